@@ -1,0 +1,268 @@
+"""OneWindow settings: one module, read from the environment (see docs/configuration.md).
+
+With no variable set the platform runs on an embedded SQLite database under ``var/`` with a generated
+secret key kept in ``var/secret_key``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from config.env import env_bool, env_int, env_list, env_str, secret_key_from_file
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("ONEWINDOW_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# development | demo | test | production
+ONEWINDOW_ENV = env_str("ONEWINDOW_ENV", "development")
+if ONEWINDOW_ENV not in {"development", "demo", "test", "production"}:
+    message = f"ONEWINDOW_ENV must be development, demo, test or production, got {ONEWINDOW_ENV!r}"
+    raise ValueError(message)
+PRODUCTION = ONEWINDOW_ENV == "production"
+
+DEBUG = env_bool("ONEWINDOW_DEBUG", default=False)
+SECRET_KEY = env_str("ONEWINDOW_SECRET_KEY") or (
+    "" if PRODUCTION else secret_key_from_file(VAR_DIR / "secret_key")
+)
+if PRODUCTION and not SECRET_KEY:
+    message = "ONEWINDOW_SECRET_KEY (or ONEWINDOW_SECRET_KEY_FILE) is required in production"
+    raise ValueError(message)
+
+ALLOWED_HOSTS = env_list("ONEWINDOW_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("ONEWINDOW_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "onewindow.core",
+    "onewindow.audit",
+    "onewindow.organisations",
+    "onewindow.accounts",
+    "onewindow.workcalendar",
+    "onewindow.web",
+]
+
+MIDDLEWARE = [
+    "onewindow.core.middleware.RequestContextMiddleware",
+    "onewindow.core.middleware.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "onewindow.core.middleware.RequestUserContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "onewindow.accounts.middleware.StaffTwoFactorMiddleware",
+    # Must be last: turns repeated login failures into a lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "onewindow.web.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+SQLITE_PATH = VAR_DIR / "onewindow.sqlite3"
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES: dict[str, Any] = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("ONEWINDOW_DB_CONN_MAX_AGE", default=60), conn_health_checks=True
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # Writers take the lock at BEGIN so two transactions never deadlock on upgrade;
+                # WAL lets readers proceed while one writer commits (see docs/architecture.md).
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                    "PRAGMA busy_timeout=20000;"
+                ),
+            },
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")} if env_bool("ONEWINDOW_TEST_SQLITE_FILE", default=False) else {},
+        }
+    }
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Identity -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:home"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if ONEWINDOW_ENV == "test":
+    # Tests create hundreds of users; argon2 itself is exercised by a dedicated test.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+PASSWORD_MIN_LENGTH = env_int("ONEWINDOW_PASSWORD_MIN_LENGTH", default=10)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "onewindow.accounts.passwords.CharacterClassValidator"},
+]
+PASSWORD_MAX_AGE_DAYS = env_int("ONEWINDOW_PASSWORD_MAX_AGE_DAYS", default=90)
+
+SESSION_COOKIE_AGE = env_int("ONEWINDOW_SESSION_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: each request extends the session
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("ONEWINDOW_SECURE_COOKIES", default=PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+API_TOKEN_TTL_SECONDS = env_int("ONEWINDOW_API_TOKEN_TTL_SECONDS", default=8 * 3600)
+
+AXES_FAILURE_LIMIT = env_int("ONEWINDOW_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = env_int("ONEWINDOW_LOCKOUT_MINUTES", default=30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "onewindow.accounts.views.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+OTP_TOTP_ISSUER = env_str("ONEWINDOW_OTP_ISSUER", "OneWindow")
+
+# --- Internationalisation -------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "onewindow" / "locale"]
+TIME_ZONE = env_str("ONEWINDOW_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("ONEWINDOW_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env_str("ONEWINDOW_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- Security headers -----------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("ONEWINDOW_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env_int("ONEWINDOW_HSTS_SECONDS", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool(
+    "ONEWINDOW_BEHIND_PROXY", default=False
+) else None
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Background work ------------------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if ONEWINDOW_ENV == "test" and not env_bool("ONEWINDOW_TEST_DB_TASKS", default=False)
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("ONEWINDOW_WORKER_HEARTBEAT_MAX_AGE", default=120)
+
+# --- Operations -----------------------------------------------------------------------------------
+METRICS_ALLOWED_IPS = env_list("ONEWINDOW_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("ONEWINDOW_METRICS_TOKEN")
+AUDIT_RETENTION_DAYS = max(180, env_int("ONEWINDOW_AUDIT_RETENTION_DAYS", default=180))
+LOG_LEVEL = env_str("ONEWINDOW_LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("ONEWINDOW_LOG_FORMAT", "json")  # json | console
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "()": "onewindow.core.logging.StructuredFormatter",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "onewindow",
+    }
+}
+
+# Lockout is by account, not by address: a service hall or village point puts many clerks and residents
+# behind one NAT address, and locking the address would shut the whole hall out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]

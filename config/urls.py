@@ -1,0 +1,11 @@
+from django.conf.urls.i18n import i18n_patterns  # noqa: F401
+from django.urls import include, path
+
+from config.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("onewindow.accounts.urls")),
+    path("", include("onewindow.web.urls")),
+]

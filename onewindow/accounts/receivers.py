@@ -1,0 +1,1 @@
+"""Audit records for authentication events."""

@@ -1,0 +1,1 @@
+"""Working-day calendar tables (holidays and make-up working days)."""
