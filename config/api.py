@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from onewindow.core.api_errors import install_error_handlers
+
 api = NinjaAPI(
     title="OneWindow API",
     version="1.0.0",
@@ -15,3 +17,5 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
+
+install_error_handlers(api)
