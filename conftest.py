@@ -29,6 +29,13 @@ ALL_ROLES = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # .mo files are build output (git-ignored); compile the .po catalogues once so Chinese text renders.
+    from scripts.compile_messages import compile_all  # noqa: PLC0415
+
+    compile_all()
+
+
 @pytest.fixture
 def role_users(db: None) -> dict[str, object]:
     """One user per role, named ``t_<role>``; department roles belong to department ``TDEPT``.

@@ -19,3 +19,20 @@ api = NinjaAPI(
 )
 
 install_error_handlers(api)
+
+from onewindow.accounts.api import auth_router, me_router  # noqa: E402 - routers import models
+
+api.add_router("/auth/", auth_router)  # /api/v1/auth/token
+api.add_router("/", me_router)  # /api/v1/me
+
+from onewindow.workcalendar.api import router as calendar_router  # noqa: E402
+
+api.add_router("/calendar/", calendar_router)  # /api/v1/calendar/...
+
+from onewindow.audit.api import router as audit_router  # noqa: E402
+
+api.add_router("/audit/", audit_router)  # /api/v1/audit/...
+
+from onewindow.organisations.api import router as organisations_router  # noqa: E402
+
+api.add_router("/organisations/", organisations_router)  # /api/v1/organisations/...

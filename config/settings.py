@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "onewindow.accounts",
     "onewindow.workcalendar",
     "onewindow.web",
+    "onewindow.demo",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "onewindow.web.context_processors.platform",
+                "onewindow.workcalendar.context_processors.calendar_warnings",
             ],
         },
     },
@@ -202,6 +204,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("ONEWINDOW_SSL_REDIRECT", default=False)
+# Probes and scrapers talk plain HTTP to the web server itself, behind the TLS-terminating proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("ONEWINDOW_HSTS_SECONDS", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool(
     "ONEWINDOW_BEHIND_PROXY", default=False
@@ -230,11 +234,18 @@ TASKS = {
     }
 }
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("ONEWINDOW_WORKER_HEARTBEAT_MAX_AGE", default=120)
+WORKER_HEARTBEAT_INTERVAL_SECONDS = env_int("ONEWINDOW_WORKER_HEARTBEAT_INTERVAL", default=30)
+TASK_RESULT_RETENTION_DAYS = env_int("ONEWINDOW_TASK_RESULT_RETENTION_DAYS", default=14)
 
 # --- Operations -----------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("ONEWINDOW_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 METRICS_TOKEN = env_str("ONEWINDOW_METRICS_TOKEN")
+# How many proxies in front append to X-Forwarded-For (read from the right; see core/middleware.py).
+TRUSTED_PROXY_HOPS = env_int("ONEWINDOW_TRUSTED_PROXY_HOPS", default=1)
 AUDIT_RETENTION_DAYS = max(180, env_int("ONEWINDOW_AUDIT_RETENTION_DAYS", default=180))
+# Head anchors of the audit chain (one JSON line each); ship this file off-host (docs/audit.md).
+AUDIT_ANCHOR_FILE = Path(env_str("ONEWINDOW_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl")))
+AUDIT_EXPORT_MAX_ROWS = env_int("ONEWINDOW_AUDIT_EXPORT_MAX_ROWS", default=100_000)
 LOG_LEVEL = env_str("ONEWINDOW_LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("ONEWINDOW_LOG_FORMAT", "json")  # json | console
 

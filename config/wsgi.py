@@ -4,3 +4,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+# A production web worker will not boot while demo accounts (public passwords) exist; gunicorn then halts.
+from onewindow.core.guards import refuse_demo_accounts_in_production  # noqa: E402  (needs django.setup())
+
+refuse_demo_accounts_in_production(tolerate_unreachable_database=True)

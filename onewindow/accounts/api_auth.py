@@ -21,7 +21,9 @@ def user_for_token(token: str) -> User | None:
     now = timezone.now()
     found = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=token_hash(token), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+        .filter(
+            token_hash=token_hash(token), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True
+        )
         .first()
     )
     if found is None:
@@ -52,4 +54,5 @@ class VerifiedSessionAuth(SessionAuth):
 
 
 # Endpoints that need a signed-in caller use ``auth=api_auth``.
-api_auth = [BearerAuth(), VerifiedSessionAuth()]
+bearer_auth = BearerAuth()
+api_auth = [bearer_auth, VerifiedSessionAuth()]

@@ -9,4 +9,4 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Authentication events (login, logout, failure, lockout) are framework signals; the receivers
         # only write audit records, never business logic.
-        from onewindow.accounts import receivers  # noqa: F401, PLC0415
+        from onewindow.accounts import receivers  # noqa: F401

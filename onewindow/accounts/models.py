@@ -27,12 +27,21 @@ class User(AbstractUser):
     enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     is_demo = models.BooleanField(
-        _("demo account"), default=False, help_text=_("Created by the demo loader; production refuses to start.")
+        _("demo account"),
+        default=False,
+        help_text=_("Created by the demo loader; production refuses to start."),
     )
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            # Real-name verification is of an ID number; an account cannot be verified without one.
+            models.CheckConstraint(
+                condition=models.Q(real_name_verified=False) | models.Q(id_number__isnull=False),
+                name="user_real_name_verified_has_id_number",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -48,10 +57,18 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     department = models.ForeignKey(
-        "organisations.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+        "organisations.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
     )
     service_point = models.ForeignKey(
-        "organisations.ServicePoint", on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
+        "organisations.ServicePoint",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
     )
     # Vendor staff are time-bound and scoped to the information systems they operate.
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
@@ -86,3 +103,7 @@ class ApiToken(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        # Never the token: only its hash is stored, and even that stays out of logs and pages.
+        return f"api-token:{self.pk}"

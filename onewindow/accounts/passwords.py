@@ -17,11 +17,11 @@ class CharacterClassValidator:
             any(c.isdigit() for c in password),
             any(not c.isalnum() for c in password),
         ]
-        if sum(classes) < 3:  # noqa: PLR2004
+        if sum(classes) < 3:
             raise ValidationError(
                 "密码须包含大写字母、小写字母、数字、其他字符中的至少三类。 "
-                "The password must contain at least three of: upper-case letters, lower-case letters, digits, "
-                "other characters.",
+                "The password must contain at least three of: upper-case letters, lower-case letters, "
+                "digits, other characters.",
                 code="password_too_simple",
             )
 

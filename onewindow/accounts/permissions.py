@@ -74,7 +74,7 @@ def permission_denied(
     user: User | AnonymousUser, permission: Permission | str, *, object_type: str = "", object_id: str = ""
 ) -> PermissionDenied:
     """Audit a refusal (in its own transaction) and return the exception to raise."""
-    from onewindow.audit.actions import audit_append  # noqa: PLC0415 - audit imports accounts models
+    from onewindow.audit.actions import audit_append
 
     audit_append(
         action="permission.denied",
@@ -105,16 +105,16 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 
 def permission_required(permission: Permission) -> Callable[[ViewFunc], ViewFunc]:
-    """View decorator: anonymous users go to the login page; signed-in users without the permission get 403."""
+    """View decorator: anonymous users go to the login page; signed-in users lacking it get 403."""
 
     def decorator(view: ViewFunc) -> ViewFunc:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                from django.contrib.auth.views import redirect_to_login  # noqa: PLC0415
+                from django.contrib.auth.views import redirect_to_login
 
                 return redirect_to_login(request.get_full_path())
-            require_permission(cast(User, request.user), permission)
+            require_permission(request.user, permission)
             return view(request, *args, **kwargs)
 
         return cast(ViewFunc, wrapped)

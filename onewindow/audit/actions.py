@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from onewindow.audit.anchors import Anchor, anchor_append
 from onewindow.audit.chain import GENESIS_HASH, normalise_details, record_hash
 from onewindow.audit.models import AuditRecord, Outcome
 from onewindow.core import metrics
 from onewindow.core.context import current_request_context
+from onewindow.core.logging import get_logger
 
 if TYPE_CHECKING:
     from onewindow.accounts.models import User
 
+logger = get_logger(__name__)
+
 # Any constant works; it names the lock that serialises appends to the chain on PostgreSQL.
 _CHAIN_LOCK_KEY = 0x0E_A0D1_7000
 
-SECRET_KEYS = frozenset({"password", "otp", "token", "secret", "totp_secret", "key", "private_key"})
+# Keys redacted from details wherever they appear (also nested): whole names, and parts of names.
+SECRET_KEYS = frozenset({"password", "otp", "token", "secret", "totp_secret", "key", "private_key", "pin"})
+SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "private_key", "passphrase", "credential", "totp")
+REDACTED = "[redacted]"
 
 
-def _scrub(details: dict[str, Any]) -> dict[str, Any]:
-    return {key: ("[redacted]" if key.lower() in SECRET_KEYS else value) for key, value in details.items()}
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in SECRET_KEYS or any(part in lowered for part in SECRET_KEY_PARTS)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: REDACTED if _is_secret_key(str(key)) else _scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
 
 
 def _lock_chain() -> None:
@@ -30,6 +49,20 @@ def _lock_chain() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
     # SQLite: the surrounding transaction began IMMEDIATE, so it already holds the database's write lock.
+
+
+def _actor_role_and_department(user: User) -> tuple[str, str]:
+    """The user's current roles (comma-separated) and their department when they act for exactly one.
+
+    ``user_roles`` caches on the user object, so the permission check earlier in the same request has
+    usually paid for the query already.
+    """
+    from onewindow.accounts.permissions import user_roles  # noqa: PLC0415 - accounts imports audit lazily
+
+    grants = user_roles(user)
+    role = ",".join(sorted({str(grant.role) for grant in grants})) or str(user.kind)
+    departments = {grant.department_code for grant in grants if grant.department_code}
+    return role, departments.pop() if len(departments) == 1 else ""
 
 
 def audit_append(
@@ -47,25 +80,26 @@ def audit_append(
     """Append one record to the chain, in the caller's transaction.
 
     Call it at the end of an action, inside the action's ``transaction.atomic`` block, so the record commits
-    or rolls back with what it records; the chain lock is held from here to the commit. Keys that look like
-    secrets are redacted from ``details``.
+    or rolls back with what it records; the chain lock is held from here to the commit. No savepoint is
+    taken: if the record cannot be written, the whole action fails. Keys that look like secrets are
+    redacted from ``details``; role and department default to the acting user's current ones.
     """
     context = current_request_context()
-    with transaction.atomic():
+    if acting_user is not None and not role:
+        role, default_department = _actor_role_and_department(acting_user)
+        department_code = department_code or default_department
+    clean_details = normalise_details(_scrub(details or {}))
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         last = AuditRecord.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        if acting_user is not None and not role:
-            role = ",".join(sorted({membership.role for membership in acting_user.memberships.all()})) or str(
-                acting_user.kind
-            )
         fields: dict[str, Any] = {
             "seq": seq,
             "recorded_at": timezone.now(),
             "actor_id": acting_user.pk if acting_user is not None else None,
             "actor_username": acting_user.get_username() if acting_user is not None else actor_username,
             "actor_role": role[:200],
-            "department_code": department_code,
+            "department_code": department_code[:20],
             "action": action,
             "object_type": object_type,
             "object_id": str(object_id),
@@ -73,9 +107,105 @@ def audit_append(
             "client_address": context.client_address,
             "request_id": context.request_id,
             "channel": context.channel,
-            "details": normalise_details(_scrub(details or {})),
+            "details": clean_details,
             "prev_hash": prev_hash,
         }
         record = AuditRecord.objects.create(**fields, hash=record_hash(fields))
     metrics.AUDIT_RECORDS.labels(outcome=str(outcome)).inc()
     return record
+
+
+class AuditRetentionError(Exception):
+    """A purge was asked for records still inside the retention period."""
+
+    def __init__(self, before: dt.datetime, retention_days: int) -> None:
+        self.message_en = (
+            f"Audit records are kept for {retention_days} days: purging records before "
+            f"{before.isoformat()} is refused."
+        )
+        self.message_zh = f"审计记录须保存{retention_days}天：拒绝清除 {before.isoformat()} 之前的记录。"
+        super().__init__(self.message_en)
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    deleted: int
+    from_seq: int | None = None
+    to_seq: int | None = None
+    record: AuditRecord | None = None
+
+
+def audit_purge(*, before: dt.datetime, acting_user: User | None) -> PurgeResult:
+    """Delete the oldest records, those recorded before ``before``, from the start of the chain.
+
+    Refuses (and audits the refusal) when ``before`` is inside ``settings.AUDIT_RETENTION_DAYS``. Deletion
+    runs in seq order from the first record and stops at the first record not older than ``before``, so
+    the chain stays contiguous. Before deleting, it appends an ``audit.purged`` record naming the purged
+    range and the last purged hash, which lets ``verify_chain`` accept a chain that now starts later.
+    Run from the server (``manage.py audit_purge``); no page or API offers it.
+    """
+    if timezone.is_naive(before):
+        message = "before must be timezone-aware"
+        raise ValueError(message)
+    retention_days: int = settings.AUDIT_RETENTION_DAYS
+    if before > timezone.now() - dt.timedelta(days=retention_days):
+        audit_append(
+            action="audit.purge_refused",
+            acting_user=acting_user,
+            outcome=Outcome.DENIED,
+            object_type="audit_record",
+            details={"before": before.isoformat(), "retention_days": retention_days},
+        )
+        raise AuditRetentionError(before, retention_days)
+    with transaction.atomic():
+        _lock_chain()
+        first_seq = AuditRecord.objects.order_by("seq").values_list("seq", flat=True).first()
+        head_seq = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first()
+        if first_seq is None or head_seq is None:
+            return PurgeResult(deleted=0)
+        boundary = (
+            AuditRecord.objects.filter(recorded_at__gte=before).order_by("seq").values_list("seq", flat=True).first()
+        )
+        to_seq = head_seq if boundary is None else boundary - 1
+        if to_seq < first_seq:
+            return PurgeResult(deleted=0)
+        last_hash = AuditRecord.objects.values_list("hash", flat=True).get(seq=to_seq)
+        record = audit_append(
+            action="audit.purged",
+            acting_user=acting_user,
+            object_type="audit_record",
+            details={
+                "from_seq": first_seq,
+                "to_seq": to_seq,
+                "last_hash": last_hash,
+                "before": before.isoformat(),
+                "retention_days": retention_days,
+            },
+        )
+        # Raw SQL: one statement whatever the count, never loading the rows (the trigger still applies).
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {AuditRecord._meta.db_table} WHERE seq <= %s", [to_seq])  # noqa: S608
+            deleted = cursor.rowcount
+    logger.info("audit_purged", from_seq=first_seq, to_seq=to_seq, deleted=deleted)
+    return PurgeResult(deleted=deleted, from_seq=first_seq, to_seq=to_seq, record=record)
+
+
+def audit_anchor_write() -> Anchor | None:
+    """Append the chain's current head to ``settings.AUDIT_ANCHOR_FILE`` and log it; None if the chain is empty.
+
+    The scheduler calls this periodically. The file (and the log line) should be shipped off-host, where
+    whoever can alter the database cannot alter them too.
+    """
+    head = AuditRecord.objects.order_by("-seq").values_list("seq", "hash", "recorded_at").first()
+    if head is None:
+        return None
+    seq, head_hash, recorded_at = head
+    anchor = Anchor(
+        seq=seq,
+        hash=head_hash,
+        recorded_at=recorded_at.astimezone(dt.UTC).isoformat(),
+        written_at=timezone.now().astimezone(dt.UTC).isoformat(),
+    )
+    anchor_append(settings.AUDIT_ANCHOR_FILE, anchor)
+    logger.info("audit_anchor_written", seq=seq, hash=head_hash, recorded_at=anchor["recorded_at"])
+    return anchor

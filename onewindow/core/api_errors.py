@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from ninja import NinjaAPI
@@ -20,34 +22,46 @@ class ApiError(Exception):
     def body(self) -> dict[str, str]:
         language = get_language() or "zh-hans"
         message = self.message_en if language.startswith("en") else self.message_zh
-        return {"code": self.code, "message": message, "message_zh": self.message_zh, "message_en": self.message_en}
+        return {
+            "code": self.code,
+            "message": message,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
-    from django.core.exceptions import PermissionDenied  # noqa: PLC0415
-    from django.http import Http404  # noqa: PLC0415
-    from ninja.errors import AuthenticationError, ValidationError  # noqa: PLC0415
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+    from ninja.errors import AuthenticationError, ValidationError
 
-    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-        return api.create_response(request, exc.body(), status=exc.status)
+    # Ninja's annotation widens each handler's argument to ``Exc | type[Exc]``; it always passes the instance.
+    def on_api_error(request: HttpRequest, exc: object) -> HttpResponse:
+        error = cast("ApiError", exc)
+        return api.create_response(request, error.body(), status=error.status)
 
-    def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    def on_denied(request: HttpRequest, exc: object) -> HttpResponse:
         error = ApiError(403, "permission_denied", "您无权执行此操作。", "You are not allowed to do this.")
         return api.create_response(request, error.body(), status=403)
 
-    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    def on_not_found(request: HttpRequest, exc: object) -> HttpResponse:
         error = ApiError(404, "not_found", "未找到。", "Not found.")
         return api.create_response(request, error.body(), status=404)
 
-    def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    def on_unauthenticated(request: HttpRequest, exc: object) -> HttpResponse:
         error = ApiError(
-            401, "not_authenticated", "请先登录或提供有效的访问令牌。", "Sign in or give a valid bearer token."
+            401,
+            "not_authenticated",
+            "请先登录或提供有效的访问令牌。",
+            "Sign in or give a valid bearer token.",
         )
         return api.create_response(request, error.body(), status=401)
 
-    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    def on_validation(request: HttpRequest, exc: object) -> HttpResponse:
         body = ApiError(422, "invalid_request", "请求内容不正确。", "The request is not valid.").body()
-        return api.create_response(request, {**body, "errors": exc.errors}, status=422)
+        return api.create_response(
+            request, {**body, "errors": cast("ValidationError", exc).errors}, status=422
+        )
 
     api.add_exception_handler(ApiError, on_api_error)
     api.add_exception_handler(PermissionDenied, on_denied)

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "OneWindow core"
 
     def ready(self) -> None:
-        from onewindow.core.logging import configure_structlog  # noqa: PLC0415
+        from onewindow.core import checks  # noqa: F401  (registers the system checks)
+        from onewindow.core.logging import configure_structlog
 
         configure_structlog()

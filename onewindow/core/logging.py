@@ -47,12 +47,9 @@ class StructuredFormatter(structlog.stdlib.ProcessorFormatter):
             if getattr(settings, "LOG_FORMAT", "json") == "console"
             else structlog.processors.JSONRenderer(ensure_ascii=False)
         )
-        super().__init__(
-            *args,
-            processor=renderer,
-            foreign_pre_chain=_shared_processors(),
-            **kwargs,
-        )
+        kwargs.setdefault("processor", renderer)
+        kwargs.setdefault("foreign_pre_chain", _shared_processors())
+        super().__init__(*args, **kwargs)
 
 
 def get_logger(name: str) -> Any:

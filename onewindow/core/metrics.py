@@ -5,7 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 HTTP_REQUESTS = Counter(
-    "onewindow_http_requests_total", "HTTP requests by method, route and status", ["method", "route", "status"]
+    "onewindow_http_requests_total",
+    "HTTP requests by method, route and status",
+    ["method", "route", "status"],
 )
 HTTP_LATENCY = Histogram("onewindow_http_request_seconds", "HTTP request latency by route", ["route"])
 AUDIT_RECORDS = Counter("onewindow_audit_records_total", "Audit records appended", ["outcome"])

@@ -10,7 +10,7 @@ from onewindow.accounts.models import Membership, User
 from onewindow.accounts.roles import Kind, Role
 from onewindow.organisations.tests.factories import DepartmentFactory
 
-TEST_PASSWORD = "Correct-Horse-42"  # noqa: S105
+TEST_PASSWORD = "Correct-Horse-42"
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

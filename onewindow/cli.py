@@ -1,0 +1,444 @@
+"""The ``onewindow`` command line: run, operate and maintain the platform (docs/operations.md).
+
+Each subcommand sets ``DJANGO_SETTINGS_MODULE`` and either calls a Django management command in this
+process or starts the right program (gunicorn for ``serve``). Exit codes are those of the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import unicodedata
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from onewindow.core.supervisor import ChildSpec, supervise
+
+SETTINGS_MODULE = "config.settings"
+DEFAULT_PORT = 8000
+DEMO_WEB_WORKERS = 2
+
+
+def _django_setup(*, environment: str | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    if environment is not None:
+        os.environ["ONEWINDOW_ENV"] = environment
+    import django
+
+    django.setup()
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _call(command: str, *arguments: str) -> int:
+    """Run a management command in this process; its refusal or exit code becomes ours."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import call_command, get_commands
+    from django.core.management.base import CommandError
+
+    if command not in get_commands():
+        return _fail(
+            f"该命令在此安装中不可用：{command}\nThe management command {command!r} is not available in this "
+            "installation."
+        )
+    try:
+        call_command(command, *arguments)
+    except CommandError as error:
+        return _fail(f"{command}: {error}", error.returncode)
+    except ImproperlyConfigured as error:  # the production guard and settings errors
+        return _fail(str(error))
+    except SystemExit as exit_:
+        return _exit_code(exit_)
+    return 0
+
+
+def _exit_code(exit_: SystemExit) -> int:
+    if exit_.code is None or isinstance(exit_.code, int):
+        return exit_.code or 0
+    return _fail(str(exit_.code))
+
+
+def _port_from_environment() -> int:
+    raw = os.environ.get("PORT", "")
+    return int(raw) if raw.isdigit() else DEFAULT_PORT
+
+
+def default_web_workers() -> int:
+    """ONEWINDOW_WEB_WORKERS, else 2 x cores + 1 capped at 8 (each sync worker holds a Django in memory)."""
+    raw = os.environ.get("ONEWINDOW_WEB_WORKERS", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+def default_bind() -> str:
+    return os.environ.get("ONEWINDOW_BIND") or f"127.0.0.1:{_port_from_environment()}"
+
+
+def gunicorn_argv(*, workers: int, bind: str, extra: Sequence[str] = ()) -> list[str]:
+    """The gunicorn command ``onewindow serve`` runs (settings in config/gunicorn.py)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:config.gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        bind,
+        *extra,
+        "config.wsgi:application",
+    ]
+
+
+# --- subcommands ----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
+    argv = gunicorn_argv(workers=args.workers, bind=args.bind, extra=extra)
+    if args.print_command:
+        print(" ".join(argv))
+        return 0
+    _django_setup()
+    from django.db import connections
+
+    from onewindow.core.guards import DemoAccountsInProductionError, refuse_demo_accounts_in_production
+
+    try:
+        refuse_demo_accounts_in_production()
+    except DemoAccountsInProductionError as error:
+        return _fail(str(error))
+    connections.close_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606  (replaces this process: signals go straight to gunicorn)
+    return 0  # not reached
+
+
+def cmd_worker(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    arguments = ["--queues", args.queues, "--interval", str(args.interval)]
+    if args.batch:
+        arguments.append("--batch")
+    if args.max_tasks is not None:
+        arguments += ["--max-tasks", str(args.max_tasks)]
+    return _call("worker", *arguments)
+
+
+def cmd_scheduler(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("scheduler", "--tick", str(args.tick), *(["--once"] if args.once else []))
+
+
+def cmd_migrate(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("migrate", *extra)
+
+
+def cmd_check_deploy(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("check", "--deploy", "--database", "default", "--fail-level", args.fail_level)
+
+
+def cmd_audit_verify(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("audit_verify", *extra)
+
+
+def cmd_calendar_import(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("calendar_import", args.file, *(["--dry-run"] if args.dry_run else []), *extra)
+
+
+def cmd_manage(args: argparse.Namespace, extra: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["onewindow manage", *args.arguments, *extra])
+    except SystemExit as exit_:
+        return _exit_code(exit_)
+    return 0
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+def demo_children(*, port: int, web_workers: int = DEMO_WEB_WORKERS) -> list[ChildSpec]:
+    """The three processes of ``onewindow demo``: web (gunicorn), background worker and scheduler."""
+    python = sys.executable
+    return [
+        ChildSpec(
+            "web",
+            [
+                python,
+                "-m",
+                "onewindow.cli",
+                "serve",
+                "--workers",
+                str(web_workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+        ),
+        ChildSpec("worker", [python, "-m", "onewindow.cli", "worker"]),
+        ChildSpec("scheduler", [python, "-m", "onewindow.cli", "scheduler"]),
+    ]
+
+
+def demo_accounts_table(path: Path) -> str:
+    """The demo accounts file (written by ``demo_load``) as a table for the terminal."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return f"（未找到演示账户文件 / no demo accounts file at {path}）"
+    rows = [("username / 用户名", "password / 密码", "roles / 角色")]
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        roles = entry.get("roles") or []
+        role_names = ", ".join(
+            f"{role.get('role')}@{role['department_code']}"
+            if role.get("department_code")
+            else str(role.get("role"))
+            for role in roles
+            if isinstance(role, dict)
+        )
+        rows.append(
+            (
+                str(entry.get("username", "")),
+                str(entry.get("password", "")),
+                role_names or str(entry.get("kind", "")),
+            )
+        )
+    widths = [max(_display_width(row[column]) for row in rows) for column in range(2)]
+    lines = [
+        f"  {_padded(row[0], widths[0])}  {_padded(row[1], widths[1])}  {row[2]}".rstrip() for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1 for char in text)
+
+
+def _padded(text: str, width: int) -> str:
+    return text + " " * (width - _display_width(text))
+
+
+def _healthz_answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=0.5) as response:  # noqa: S310  (our URL)
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    return check
+
+
+def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
+    if os.environ.get("ONEWINDOW_ENV") == "production":
+        return _fail(
+            "演示模式不能在 ONEWINDOW_ENV=production 下运行。\n"
+            "The demo refuses to run with ONEWINDOW_ENV=production."
+        )
+    port: int = args.port
+    os.environ["ONEWINDOW_ENV"] = "demo"
+    os.environ.setdefault("ONEWINDOW_LOG_FORMAT", "console")
+    _django_setup(environment="demo")
+    from django.conf import settings
+
+    # One set of counters for the two web workers (see onewindow/core/exposition.py).
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(settings.VAR_DIR) / "prometheus"))
+    print("Applying database migrations... / 正在执行数据库迁移……", flush=True)
+    code = _call("migrate", "--no-input", "--verbosity", "0")
+    if code:
+        return code
+    if not args.no_load:
+        code = _call("demo_load")
+        if code:
+            return code
+    from django.db import connections
+
+    connections.close_all()
+    url = f"http://127.0.0.1:{port}"
+    print(f"\nOneWindow demo / 一窗通办演示: {url}\n")
+    print(demo_accounts_table(Path(settings.VAR_DIR) / "demo-accounts.json"))
+    print(
+        "\nStaff sign in with a TOTP code: onewindow manage demo_totp USERNAME\n"
+        "工作人员登录需动态口令：onewindow manage demo_totp 用户名\n"
+        "Press Ctrl-C to stop / 按 Ctrl-C 停止\n",
+        flush=True,
+    )
+    return supervise(
+        demo_children(port=port, web_workers=args.web_workers),
+        env=os.environ,
+        ready_check=_healthz_answers(url),
+        on_ready=lambda: print(f"Ready / 已就绪: {url}", flush=True),
+    )
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+Handler = Callable[[argparse.Namespace, list[str]], int]
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        message = f"must be at least 1, got {value}"
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onewindow",
+        description="OneWindow (一窗通办) command line: run, operate and maintain the platform.",
+        epilog="Each subcommand has its own --help. Settings come from the environment "
+        "(docs/configuration.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Handler, help_text: str, *, passthrough: bool = False
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler, passthrough=passthrough)
+        return sub
+
+    demo = add(
+        "demo",
+        cmd_demo,
+        "Run the demo: migrate, load demo data, then web server, worker and scheduler together until Ctrl-C.",
+    )
+    demo.add_argument(
+        "--port",
+        type=_positive_int,
+        default=_port_from_environment(),
+        help="Port on 127.0.0.1 (default: $PORT or 8000).",
+    )
+    demo.add_argument(
+        "--web-workers",
+        type=_positive_int,
+        default=DEMO_WEB_WORKERS,
+        help=f"gunicorn workers (default {DEMO_WEB_WORKERS}).",
+    )
+    demo.add_argument("--no-load", action="store_true", help="Do not (re)load the demo data.")
+
+    serve = add(
+        "serve",
+        cmd_serve,
+        "Run the production web server (gunicorn, settings in config/gunicorn.py). Options after -- go to "
+        "gunicorn.",
+        passthrough=True,
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=default_web_workers(),
+        help="Web worker processes (default: $ONEWINDOW_WEB_WORKERS, else 2 x cores + 1, at most 8).",
+    )
+    serve.add_argument(
+        "--bind",
+        default=default_bind(),
+        help="HOST:PORT or unix:PATH (default: $ONEWINDOW_BIND, else 127.0.0.1:$PORT or 8000).",
+    )
+    serve.add_argument("--print-command", action="store_true", help="Print the gunicorn command and exit.")
+
+    worker = add("worker", cmd_worker, "Run a background worker (database task queue, django-tasks-db).")
+    worker.add_argument(
+        "--queues", default="*", help="Queues to process, comma-separated; '*' for all (default)."
+    )
+    worker.add_argument(
+        "--interval", type=float, default=1.0, help="Seconds between polls of an empty queue."
+    )
+    worker.add_argument("--batch", action="store_true", help="Run the outstanding tasks, then exit.")
+    worker.add_argument("--max-tasks", type=_positive_int, default=None, help="Exit after this many tasks.")
+
+    scheduler = add("scheduler", cmd_scheduler, "Run the scheduler of periodic jobs (enqueues their tasks).")
+    scheduler.add_argument("--once", action="store_true", help="Run the jobs due now, then exit.")
+    scheduler.add_argument("--tick", type=float, default=5.0, help="Seconds between checks (default 5).")
+
+    add(
+        "migrate",
+        cmd_migrate,
+        "Apply database migrations (options are passed to Django's migrate).",
+        passthrough=True,
+    )
+
+    check = add(
+        "check-deploy",
+        cmd_check_deploy,
+        "Check the deployment: Django's check --deploy with the database, and the demo-account guard.",
+    )
+    check.add_argument(
+        "--fail-level",
+        default="ERROR",
+        choices=["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],
+        help="Message level that makes the check fail (default ERROR).",
+    )
+
+    audit = add("audit", _missing_subcommand, "Audit trail commands.")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="Verify the audit hash chain (and its anchors); non-zero exit if it was tampered with.",
+        description="Verify the audit hash chain (manage.py audit_verify); further options are passed to it.",
+    )
+    verify.set_defaults(handler=cmd_audit_verify, passthrough=True)
+
+    calendar = add("calendar", _missing_subcommand, "Working-day calendar commands.")
+    calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True, metavar="COMMAND")
+    calendar_import = calendar_commands.add_parser(
+        "import",
+        help="Import a year's official holiday schedule (State Council notice) from FILE.",
+        description="Import a holiday schedule (manage.py calendar_import); other options are passed to it.",
+    )
+    calendar_import.add_argument("file", metavar="FILE", help="The schedule file to import.")
+    calendar_import.add_argument(
+        "--dry-run", action="store_true", help="Validate and show changes; save nothing."
+    )
+    calendar_import.set_defaults(handler=cmd_calendar_import, passthrough=True)
+
+    manage = add(
+        "manage", cmd_manage, "Run any Django management command: onewindow manage COMMAND [ARGS...]."
+    )
+    manage.add_argument(
+        "arguments",
+        nargs=argparse.REMAINDER,
+        metavar="COMMAND [ARGS...]",
+        help="The management command and its arguments (try: onewindow manage help).",
+    )
+    manage.set_defaults(passthrough=True)
+    return parser
+
+
+def _missing_subcommand(
+    args: argparse.Namespace, extra: list[str]
+) -> int:  # pragma: no cover  (argparse requires one)
+    return _fail("a subcommand is required; see --help")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+    if extra and not args.passthrough:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    handler: Handler = args.handler
+    return handler(args, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

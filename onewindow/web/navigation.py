@@ -1,0 +1,287 @@
+"""Who sees which home page, navigation item and tile.
+
+The audience home pages and the links on them are data, not template code, so the views, the header
+navigation, the post-login redirect and the tests all read the same rules. A link is shown only when
+its target exists (another app may not be installed yet) and the user holds one of its permissions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from onewindow.accounts.models import User
+from onewindow.accounts.roles import Kind, Permission
+from onewindow.accounts.permissions import user_has_permission
+
+Text = str | Promise
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A group of users with a home page of its own."""
+
+    key: str
+    url_name: str
+    label: Text
+    permission: Permission
+    # Residents and enterprise representatives both hold APPLY; the resident home is for residents.
+    kind: Kind | None = None
+
+    def allows(self, user: User | AnonymousUser) -> bool:
+        if not user_has_permission(user, self.permission):
+            return False
+        return self.kind is None or (isinstance(user, User) and user.kind == self.kind)
+
+
+# Order matters: /start/ sends a user to the first audience that admits them.
+AUDIENCES: tuple[Audience, ...] = (
+    Audience("enterprise", "web:enterprise", _("Enterprise services"), Permission.APPLY_FOR_ENTERPRISE),
+    Audience("resident", "web:resident", _("My services"), Permission.APPLY, Kind.RESIDENT),
+    Audience("leader", "web:leader", _("Dashboards"), Permission.VIEW_DASHBOARDS),
+    Audience("auditor", "web:auditor", _("Audit"), Permission.VIEW_AUDIT),
+    Audience("supervisor", "web:supervisor", _("Supervision"), Permission.SUPERVISE),
+    Audience("workbench", "web:workbench", _("Workbench"), Permission.VIEW_WORKBENCH),
+)
+AUDIENCE_BY_KEY = {audience.key: audience for audience in AUDIENCES}
+
+
+def audiences_for(user: User | AnonymousUser) -> list[Audience]:
+    return [audience for audience in AUDIENCES if audience.allows(user)]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Text
+    url: str
+    current: bool
+
+
+def nav_items(user: User | AnonymousUser, current_path: str) -> list[NavItem]:
+    """The header's service navigation: home, then each home page the user may open."""
+    items = [NavItem(_("Home"), reverse("web:home"), current_path == reverse("web:home"))]
+    for audience in audiences_for(user):
+        url = reverse(audience.url_name)
+        items.append(NavItem(audience.label, url, current_path.startswith(url)))
+    return items
+
+
+def existing_url(targets: Iterable[str]) -> str | None:
+    """The first target that exists: a URL name (``app:name``) that reverses, or a path that resolves.
+
+    Paths are accepted because the issue names pages by path (``/admin/calendar/``) before the apps that
+    serve them have chosen URL names; either way a link appears only once its page exists.
+    """
+    for target in targets:
+        if target.startswith("/"):
+            try:
+                resolve(target)
+            except Resolver404:
+                continue
+            return target
+        try:
+            return reverse(target)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A link on an audience home page, shown to holders of any of ``permissions``."""
+
+    title: Text
+    description: Text
+    targets: tuple[str, ...]
+    permissions: frozenset[Permission]
+
+
+@dataclass(frozen=True)
+class ShownTile:
+    title: Text
+    description: Text
+    url: str
+
+
+def _tile(title: Text, description: Text, targets: tuple[str, ...], *permissions: Permission) -> Tile:
+    return Tile(title, description, targets, frozenset(permissions))
+
+
+_APPLICANT = (Permission.APPLY,)
+_ALL_STAFF = (Permission.VIEW_WORKBENCH,)
+
+TILES: dict[str, tuple[Tile, ...]] = {
+    "resident": (
+        _tile(
+            _("Apply for a service"),
+            _("Find a service and apply online, once, for everything it needs."),
+            ("services:catalogue", "/services/"),
+            *_APPLICANT,
+        ),
+        _tile(
+            _("My applications"),
+            _("Follow your applications, answer requests for material and rate the service."),
+            ("applications:mine", "/applications/"),
+            *_APPLICANT,
+        ),
+        _tile(
+            _("Request government information"),
+            _("Ask a department to disclose information it holds."),
+            ("openinfo:request_create", "/open-information/"),
+            *_APPLICANT,
+        ),
+        _tile(
+            _("Service points near you"),
+            _("Service halls and village service points where staff can help you apply."),
+            ("organisations:service_points", "/service-points/"),
+            *_APPLICANT,
+        ),
+    ),
+    "enterprise": (
+        _tile(
+            _("Apply for a service for your enterprise"),
+            _("Licences, registrations and other services for businesses."),
+            ("services:catalogue", "/services/"),
+            Permission.APPLY_FOR_ENTERPRISE,
+        ),
+        _tile(
+            _("Enterprise applications"),
+            _("Follow your enterprise's applications and answer requests for material."),
+            ("applications:mine", "/applications/"),
+            Permission.APPLY_FOR_ENTERPRISE,
+        ),
+        _tile(
+            _("Request government information"),
+            _("Ask a department to disclose information it holds."),
+            ("openinfo:request_create", "/open-information/"),
+            Permission.APPLY_FOR_ENTERPRISE,
+        ),
+    ),
+    "workbench": (
+        _tile(
+            _("Accept applications"),
+            _("Receive applications at the window and check their material."),
+            ("window:index", "/window/"),
+            Permission.ACCEPT_APPLICATIONS,
+        ),
+        _tile(
+            _("Apply on someone's behalf"),
+            _("Help a resident apply at a village or community service point."),
+            ("agent:index", "/agent/"),
+            Permission.APPLY_AS_AGENT,
+        ),
+        _tile(
+            _("My tasks"),
+            _("Tasks waiting for your department, with their deadlines."),
+            ("tasks:inbox", "/tasks/"),
+            Permission.HANDLE_TASKS,
+        ),
+        _tile(
+            _("Service items"),
+            _("Your department's service items, materials and time limits."),
+            ("services:admin_index", "/admin/services/"),
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Dashboards"),
+            _("Volumes, deadlines and ratings across departments."),
+            ("web:leader",),
+            Permission.VIEW_DASHBOARDS,
+        ),
+        _tile(
+            _("Organisations"),
+            _("Divisions, departments and service points."),
+            ("organisations:admin_index", "/admin/organisations/"),
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
+            _("Accounts and roles"),
+            _("Staff accounts, their roles and departments."),
+            ("accounts:admin_index", "/admin/accounts/"),
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
+            _("Working-day calendar"),
+            _("Public holidays and make-up working days that deadlines are counted with."),
+            ("workcalendar:admin_index", "/admin/calendar/"),
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
+            _("Security"),
+            _("Account lockouts, security policy and incidents."),
+            ("security:index", "/security/"),
+            Permission.MANAGE_SECURITY,
+        ),
+        _tile(
+            _("Information systems"),
+            _("The outsourced systems you operate and their service levels."),
+            ("outsourcing:index", "/outsourcing/"),
+            Permission.OPERATE_SYSTEMS,
+        ),
+        _tile(
+            _("API documentation"),
+            _("The platform's HTTP API for apps, kiosks and other systems."),
+            ("api:openapi-view", "/api/v1/docs"),
+            *_ALL_STAFF,
+        ),
+    ),
+    "leader": (
+        _tile(
+            _("Dashboards"),
+            _("Volumes, deadlines and ratings across departments."),
+            ("dashboards:index", "/dashboards/"),
+            Permission.VIEW_DASHBOARDS,
+        ),
+        _tile(
+            _("Electronic supervision"),
+            _("Cases and tasks near or past their deadlines (yellow and red cards)."),
+            ("supervision:index", "/supervision/"),
+            Permission.VIEW_DASHBOARDS,
+        ),
+        _tile(
+            _("Workbench"),
+            _("Everything else your roles allow."),
+            ("web:workbench",),
+            Permission.VIEW_WORKBENCH,
+        ),
+    ),
+    "auditor": (
+        _tile(
+            _("Audit records"),
+            _("Search, verify and export the tamper-evident audit trail."),
+            ("audit:index", "/audit/"),
+            Permission.VIEW_AUDIT,
+        ),
+    ),
+    "supervisor": (
+        _tile(
+            _("Electronic supervision"),
+            _("Cases and tasks near or past their deadlines (yellow and red cards)."),
+            ("supervision:index", "/supervision/"),
+            Permission.SUPERVISE,
+        ),
+        _tile(
+            _("Outsourced systems"),
+            _("Contracts, service levels and security incidents of outsourced systems."),
+            ("outsourcing:index", "/outsourcing/"),
+            Permission.SUPERVISE,
+        ),
+    ),
+}
+
+
+def tiles_for(user: User | AnonymousUser, tiles: Iterable[Tile]) -> list[ShownTile]:
+    """The tiles the user may use whose pages exist, in the given order."""
+    shown: list[ShownTile] = []
+    for tile in tiles:
+        if not any(user_has_permission(user, permission) for permission in tile.permissions):
+            continue
+        url = existing_url(tile.targets)
+        if url is not None:
+            shown.append(ShownTile(tile.title, tile.description, url))
+    return shown

@@ -1,0 +1,1 @@
+"""Build and maintenance scripts (importable so tests and the Makefile share them)."""

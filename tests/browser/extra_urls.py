@@ -1,0 +1,29 @@
+"""Pages with URL arguments that the accessibility sweep (test_axe_pages.py) should also visit.
+
+The sweep finds every page without URL arguments by itself. A page such as ``/audit/<int:seq>/`` needs
+an object to exist first: add an entry here for it. Each entry is either
+
+* a path (``"/some/page/?tab=2"``), or
+* a function that receives the role users (``conftest.role_users``: role name → User), creates what the
+  page needs with the app's factories and returns the path, e.g.::
+
+      def audit_record_detail(role_users):
+          from onewindow.audit.actions import audit_append
+          record = audit_append(action="demo.viewed", acting_user=role_users["auditor"], ...)
+          return f"/audit/{record.seq}/"
+
+      AXE_EXTRA_URLS.append(audit_record_detail)
+
+The sweep opens each page as the first role (``conftest.ALL_ROLES``, then anonymous) that gets HTTP 200,
+in Chinese and English, in large-text mode and at a 375 px viewport, and fails on any serious or critical
+axe-core finding. Functions run inside the test's database, so the objects they create are cleaned up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+ExtraUrl = str | Callable[[dict[str, Any]], str]
+
+AXE_EXTRA_URLS: list[ExtraUrl] = []
