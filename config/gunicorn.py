@@ -36,10 +36,18 @@ forwarded_allow_ips = ",".join(env_list("ONEWINDOW_FORWARDED_ALLOW_IPS", default
 # Worker liveness files on tmpfs: a slow disk must not make gunicorn kill healthy workers.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 proc_name = "onewindow-web"
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which two servers on
+# one host would share; it is opt-in here, at a path of the operator's choosing.
+_control_socket_path = env_str("ONEWINDOW_WEB_CONTROL_SOCKET")
+if _control_socket_path:
+    control_socket = _control_socket_path
+control_socket_disable = not _control_socket_path
 
 # Off by default: the application writes one JSON line per request with its request id and user
 # (onewindow.core.middleware); ONEWINDOW_WEB_ACCESS_LOG=true adds gunicorn's own, as JSON too.
 ACCESS_LOG = env_bool("ONEWINDOW_WEB_ACCESS_LOG", default=False)
+# The same switch as the application's (ONEWINDOW_LOG_FORMAT=console), so `onewindow demo` reads evenly.
+CONSOLE_FORMAT = env_str("ONEWINDOW_LOG_FORMAT", "json") == "console"
 
 
 class JsonFormatter(logging.Formatter):
@@ -55,6 +63,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
+        if CONSOLE_FORMAT:
+            line = f"{event['timestamp']} [{event['level']:<9}] {event['event']:<30} [{event['logger']}]"
+            return f"{line}\n{event['exception']}" if "exception" in event else line
         return json.dumps(event, ensure_ascii=False)
 
 

@@ -13,7 +13,7 @@ from typing import cast
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django_otp import verify_token
-from ninja import Router
+from ninja import Router, Status
 
 from onewindow.accounts.actions import api_token_issue, api_token_revoke
 from onewindow.accounts.api_auth import api_auth, bearer_auth
@@ -60,7 +60,7 @@ def _second_factor_refused(request: HttpRequest, user: User, code: str) -> ApiEr
         "`account_locked` after repeated failures (wrong codes count too)."
     ),
 )
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]:
+def token_create(request: HttpRequest, payload: TokenIn) -> TokenOut:
     found = authenticate(request=request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
         raise locked_error()
@@ -92,7 +92,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]
             )
     issued = api_token_issue(user=user)
     login_failures_reset(user.get_username())
-    return 200, TokenOut(token=issued.token, expires_at=issued.expires_at)
+    return TokenOut(token=issued.token, expires_at=issued.expires_at)
 
 
 @auth_router.delete(
@@ -101,9 +101,9 @@ def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]
     response={204: None, 401: ErrorOut},
     summary="Revoke the presented bearer token",
 )
-def token_revoke(request: HttpRequest) -> tuple[int, None]:
+def token_revoke(request: HttpRequest) -> Status[None]:
     api_token_revoke(token=request.api_token, acting_user=cast(User, request.auth))  # type: ignore[attr-defined]
-    return 204, None
+    return Status(204, None)
 
 
 @me_router.get(

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 
 from onewindow.accounts.models import Membership, User
@@ -101,7 +101,7 @@ def require_permission(
     raise permission_denied(user, permission, object_type=object_type, object_id=object_id)
 
 
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
 
 def permission_required(permission: Permission) -> Callable[[ViewFunc], ViewFunc]:
@@ -109,7 +109,7 @@ def permission_required(permission: Permission) -> Callable[[ViewFunc], ViewFunc
 
     def decorator(view: ViewFunc) -> ViewFunc:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 from django.contrib.auth.views import redirect_to_login
 

@@ -1,4 +1,4 @@
-"""Writing to the audit trail. Every other app's actions call :func:`audit_append` inside their transaction."""
+"""Writing to the audit trail. Every other app's actions call :func:`audit_append` in their transaction."""
 
 from __future__ import annotations
 
@@ -27,7 +27,16 @@ _CHAIN_LOCK_KEY = 0x0E_A0D1_7000
 
 # Keys redacted from details wherever they appear (also nested): whole names, and parts of names.
 SECRET_KEYS = frozenset({"password", "otp", "token", "secret", "totp_secret", "key", "private_key", "pin"})
-SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "private_key", "passphrase", "credential", "totp")
+SECRET_KEY_PARTS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "private_key",
+    "passphrase",
+    "credential",
+    "totp",
+)
 REDACTED = "[redacted]"
 
 
@@ -57,7 +66,7 @@ def _actor_role_and_department(user: User) -> tuple[str, str]:
     ``user_roles`` caches on the user object, so the permission check earlier in the same request has
     usually paid for the query already.
     """
-    from onewindow.accounts.permissions import user_roles  # noqa: PLC0415 - accounts imports audit lazily
+    from onewindow.accounts.permissions import user_roles
 
     grants = user_roles(user)
     role = ",".join(sorted({str(grant.role) for grant in grants})) or str(user.kind)
@@ -164,7 +173,10 @@ def audit_purge(*, before: dt.datetime, acting_user: User | None) -> PurgeResult
         if first_seq is None or head_seq is None:
             return PurgeResult(deleted=0)
         boundary = (
-            AuditRecord.objects.filter(recorded_at__gte=before).order_by("seq").values_list("seq", flat=True).first()
+            AuditRecord.objects.filter(recorded_at__gte=before)
+            .order_by("seq")
+            .values_list("seq", flat=True)
+            .first()
         )
         to_seq = head_seq if boundary is None else boundary - 1
         if to_seq < first_seq:
@@ -191,7 +203,7 @@ def audit_purge(*, before: dt.datetime, acting_user: User | None) -> PurgeResult
 
 
 def audit_anchor_write() -> Anchor | None:
-    """Append the chain's current head to ``settings.AUDIT_ANCHOR_FILE`` and log it; None if the chain is empty.
+    """Append the chain's head to ``settings.AUDIT_ANCHOR_FILE`` and log it; None while the chain is empty.
 
     The scheduler calls this periodically. The file (and the log line) should be shipped off-host, where
     whoever can alter the database cannot alter them too.

@@ -39,7 +39,11 @@ def _parse(line: bytes) -> Anchor | None:
         data = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("seq"), int) or not isinstance(data.get("hash"), str):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("seq"), int)
+        or not isinstance(data.get("hash"), str)
+    ):
         return None
     return Anchor(
         seq=data["seq"],

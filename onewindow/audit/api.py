@@ -13,9 +13,15 @@ from ninja import Query, Router
 from onewindow.accounts.api_auth import api_auth
 from onewindow.audit.export import csv_response
 from onewindow.audit.models import AuditRecord
-from onewindow.audit.schemas import AuditErrorOut, AuditFiltersIn, AuditRecordOut, AuditRecordsOut, AuditVerifyOut
+from onewindow.audit.schemas import (
+    AuditErrorOut,
+    AuditFiltersIn,
+    AuditRecordOut,
+    AuditRecordsOut,
+    AuditRecordsQuery,
+    AuditVerifyOut,
+)
 from onewindow.audit.selectors import (
-    PAGE_SIZE,
     AuditFilters,
     audit_chain_verify,
     audit_record_get,
@@ -26,7 +32,6 @@ from onewindow.core.api_errors import ApiError
 
 router = Router(tags=["audit"])
 
-MAX_PAGE_SIZE = 500
 _ERRORS = {401: AuditErrorOut, 403: AuditErrorOut, 404: AuditErrorOut, 422: AuditErrorOut}
 
 
@@ -46,15 +51,14 @@ def _out(record: AuditRecord) -> AuditRecordOut:
 @router.get(
     "/records", auth=api_auth, response={200: AuditRecordsOut, **_ERRORS}, summary="Search audit records"
 )
-def audit_records(
-    request: HttpRequest,
-    filters: Query[AuditFiltersIn],
-    before_seq: int | None = Query(None, ge=1, description="cursor: records with a lower seq"),  # noqa: B008
-    limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),  # noqa: B008
-) -> AuditRecordsOut:
+def audit_records(request: HttpRequest, query: Query[AuditRecordsQuery]) -> AuditRecordsOut:
     """Matching records, newest first, one page at a time (``next_before_seq`` is the next cursor)."""
-    page = audit_records_search(user=request.user, filters=_checked(filters), before_seq=before_seq, limit=limit)
-    return AuditRecordsOut(items=[_out(record) for record in page.records], next_before_seq=page.next_before_seq)
+    page = audit_records_search(
+        user=request.user, filters=_checked(query), before_seq=query.before_seq, limit=query.limit
+    )
+    return AuditRecordsOut(
+        items=[_out(record) for record in page.records], next_before_seq=page.next_before_seq
+    )
 
 
 @router.get(
@@ -75,7 +79,9 @@ def audit_export(request: HttpRequest, filters: Query[AuditFiltersIn]) -> Stream
     return csv_response(audit_records_export(user=request.user, filters=_checked(filters)))
 
 
-@router.get("/verify", auth=api_auth, response={200: AuditVerifyOut, **_ERRORS}, summary="Verify the audit chain")
+@router.get(
+    "/verify", auth=api_auth, response={200: AuditVerifyOut, **_ERRORS}, summary="Verify the audit chain"
+)
 def audit_verify(request: HttpRequest) -> AuditVerifyOut:
     """Recompute every hash and link and check the latest head anchor (slow on long chains)."""
     result = audit_chain_verify(user=request.user)

@@ -76,7 +76,9 @@ def csv_lines(records: Iterable[AuditRecord]) -> Iterator[str]:
         yield writer.writerow(_row(record))
 
 
-def csv_response(records: Iterable[AuditRecord], *, filename: str = "audit-records.csv") -> StreamingHttpResponse:
+def csv_response(
+    records: Iterable[AuditRecord], *, filename: str = "audit-records.csv"
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(csv_lines(records), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

@@ -16,9 +16,15 @@ class AuditSearchForm(forms.Form):
     )
     object_type = forms.CharField(label=_("Object type"), max_length=100, required=False)
     object_id = forms.CharField(label=_("Object ID"), max_length=100, required=False)
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", _("Any")), *Outcome.choices], required=False)
-    date_from = forms.DateField(label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=[("", _("Any")), *Outcome.choices], required=False
+    )
+    date_from = forms.DateField(
+        label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     request_id = forms.CharField(label=_("Request ID"), max_length=64, required=False)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
@@ -27,12 +33,21 @@ class AuditSearchForm(forms.Form):
         for field in self.fields.values():
             if isinstance(field.widget, forms.HiddenInput):
                 continue
-            css = "govuk-select" if isinstance(field.widget, forms.Select) else "govuk-input govuk-input--width-20"
+            css = (
+                "govuk-select"
+                if isinstance(field.widget, forms.Select)
+                else "govuk-input govuk-input--width-20"
+            )
             field.widget.attrs.setdefault("class", css)
 
     def clean(self) -> dict[str, object] | None:
         cleaned = super().clean()
-        if cleaned and cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
+        if (
+            cleaned
+            and cleaned.get("date_from")
+            and cleaned.get("date_to")
+            and cleaned["date_from"] > cleaned["date_to"]
+        ):
             self.add_error("date_to", _("The end date must not be before the start date."))
         return cleaned
 

@@ -79,7 +79,9 @@ def protection_suspended(using: str = "default") -> Iterator[None]:
             finally:
                 cursor.execute(f'ALTER TABLE "{TABLE}" ENABLE TRIGGER USER')
         elif connection.vendor == "sqlite":
-            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [TABLE])
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [TABLE]
+            )
             saved = cursor.fetchall()
             for name, _sql in saved:
                 cursor.execute(f'DROP TRIGGER "{name}"')

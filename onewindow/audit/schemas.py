@@ -7,7 +7,9 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from onewindow.audit.selectors import AuditFilters
+from onewindow.audit.selectors import PAGE_SIZE, AuditFilters
+
+MAX_PAGE_SIZE = 500
 
 
 class AuditErrorOut(Schema):
@@ -38,6 +40,11 @@ class AuditFiltersIn(Schema):
             date_to=self.date_to,
             request_id=self.request_id.strip(),
         )
+
+
+class AuditRecordsQuery(AuditFiltersIn):
+    before_seq: int | None = Field(None, ge=1, description="cursor: records with a lower seq")
+    limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 
 class AuditRecordOut(Schema):

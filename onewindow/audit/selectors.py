@@ -85,7 +85,11 @@ def _auditor(user: User | AnonymousUser, *, object_id: str = "") -> User:
 
 
 def audit_records_search(
-    *, user: User | AnonymousUser, filters: AuditFilters, before_seq: int | None = None, limit: int = PAGE_SIZE
+    *,
+    user: User | AnonymousUser,
+    filters: AuditFilters,
+    before_seq: int | None = None,
+    limit: int = PAGE_SIZE,
 ) -> AuditPage:
     """One page of matching records, newest first (keyset: records with seq below ``before_seq``).
 

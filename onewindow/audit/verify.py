@@ -60,7 +60,9 @@ def _missing(seq: int, why_en: str = "", why_zh: str = "") -> _Problem:
 
 
 def _link_broken(seq: int, why_en: str, why_zh: str) -> _Problem:
-    return _Problem("link_broken", seq, f"record #{seq} link broken: {why_en}", f"记录 #{seq} 链接断裂：{why_zh}")
+    return _Problem(
+        "link_broken", seq, f"record #{seq} link broken: {why_en}", f"记录 #{seq} 链接断裂：{why_zh}"
+    )
 
 
 def _purges() -> dict[int, tuple[int, str]]:
@@ -76,7 +78,9 @@ def _check_start(seq: int, prev_hash: str) -> None:
     """The first record is #1 after the genesis hash, or directly follows a purge that names it."""
     if seq == 1:
         if prev_hash != GENESIS_HASH:
-            raise _link_broken(1, "the first record does not follow the genesis hash", "首条记录未接续创世哈希")
+            raise _link_broken(
+                1, "the first record does not follow the genesis hash", "首条记录未接续创世哈希"
+            )
         return
     purges = _purges()
     purge = purges.get(seq - 1)
@@ -97,7 +101,9 @@ def _check_start(seq: int, prev_hash: str) -> None:
         )
 
 
-def _check_anchor(anchor: Anchor | None, first_seq: int | None, head_seq: int | None, anchored_hash: str) -> None:
+def _check_anchor(
+    anchor: Anchor | None, first_seq: int | None, head_seq: int | None, anchored_hash: str
+) -> None:
     if anchor is None:
         return
     if head_seq is None or anchor["seq"] > head_seq:
@@ -116,7 +122,8 @@ def _check_anchor(anchor: Anchor | None, first_seq: int | None, head_seq: int | 
         raise _Problem(
             "altered",
             anchor["seq"],
-            f"record #{anchor['seq']} altered: its hash differs from the anchor written at {anchor['written_at']}",
+            f"record #{anchor['seq']} altered: its hash differs from the anchor written at "
+            f"{anchor['written_at']}",
             f"记录 #{anchor['seq']} 已被篡改：哈希与 {anchor['written_at']} 写入的锚点不符",
         )
 

@@ -51,7 +51,9 @@ def record_detail(request: HttpRequest, seq: int) -> HttpResponse:
     record = audit_record_get(user=request.user, seq=seq)
     details_json = json.dumps(record.details, ensure_ascii=False, indent=2, sort_keys=True)
     return render(
-        request, "audit/detail.html", {"record": record, "intact": record_intact(record), "details_json": details_json}
+        request,
+        "audit/detail.html",
+        {"record": record, "intact": record_intact(record), "details_json": details_json},
     )
 
 

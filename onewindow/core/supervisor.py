@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -21,6 +21,7 @@ from typing import Any
 class ChildSpec:
     name: str
     argv: Sequence[str]
+    extra_env: Mapping[str, str] = field(default_factory=dict)  # on top of the supervisor's environment
 
 
 def _say(message: str) -> None:
@@ -78,9 +79,10 @@ def supervise(
     processes: dict[str, subprocess.Popen[bytes]] = {}
     exit_code = 0
     try:
+        base_env = dict(env if env is not None else os.environ)
         for child in children:
             processes[child.name] = subprocess.Popen(  # noqa: S603  (argv lists built by our own code)
-                list(child.argv), env=dict(env) if env is not None else None, start_new_session=True
+                list(child.argv), env={**base_env, **child.extra_env}, start_new_session=True
             )
         ready = ready_check is None
         while not stop_requested:

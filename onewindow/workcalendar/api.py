@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 from django.http import HttpRequest
 from ninja import File, Form, Query, Router
@@ -31,7 +31,6 @@ from onewindow.workcalendar.schemas import (
     ExplainedDayOut,
     ExplanationOut,
     ImportErrorOut,
-    ImportIssueOut,
     ImportOut,
     YearDaysOut,
     YearOut,
@@ -142,14 +141,20 @@ def calendar_add_working_days(
     )
 
 
-def _issues_error(issues: tuple[ImportIssue, ...]) -> tuple[int, ImportErrorOut]:
-    body = ApiError(
-        422,
-        "invalid_calendar_file",
-        f"日历文件有 {len(issues)} 处问题，未作任何更改。",
-        f"The calendar file has {len(issues)} problem(s); nothing was changed.",
-    ).body()
-    return 422, ImportErrorOut(**body, issues=[ImportIssueOut(**issue.as_dict()) for issue in issues])
+class CalendarFileError(ApiError):
+    """422 ``invalid_calendar_file``: the standard error body plus ``issues``, one per line or entry."""
+
+    def __init__(self, issues: tuple[ImportIssue, ...]) -> None:
+        super().__init__(
+            422,
+            "invalid_calendar_file",
+            f"日历文件有 {len(issues)} 处问题，未作任何更改。",
+            f"The calendar file has {len(issues)} problem(s); nothing was changed.",
+        )
+        self.issues = issues
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "issues": [issue.as_dict() for issue in self.issues]}
 
 
 @router.post(
@@ -169,12 +174,12 @@ def calendar_import_file(
     year: FormEx[int | None, P(ge=MIN_YEAR, le=MAX_YEAR)] = None,
     dry_run: Form[bool] = False,
     note: FormEx[str, P(max_length=500)] = "",
-) -> tuple[int, ImportOut | ImportErrorOut]:
+) -> ImportOut:
     acting_user = require_calendar_admin(cast(User, request.user))
     content = file.read(MAX_FILE_BYTES + 1)
     parsed = parse_import_file(content, filename=file.name or "", year=year)
     if not parsed.ok or parsed.year is None:
-        return _issues_error(parsed.issues)
+        raise CalendarFileError(parsed.issues)
     replaced_holidays = replaced_workdays = 0
     if not dry_run:
         try:
@@ -182,9 +187,9 @@ def calendar_import_file(
                 rows=parsed.rows, year=parsed.year, source=Source.IMPORT, acting_user=acting_user, note=note
             )
         except CalendarImportError as error:
-            return _issues_error(error.issues)
+            raise CalendarFileError(error.issues) from error
         replaced_holidays, replaced_workdays = result.replaced_holidays, result.replaced_workdays
-    return 200, ImportOut(
+    return ImportOut(
         year=parsed.year,
         dry_run=dry_run,
         file_format=parsed.file_format,

@@ -104,7 +104,7 @@ def test_user_create_applies_the_password_policy() -> None:
 
 
 def test_user_create_refuses_a_duplicate_id_number() -> None:
-    UserFactory(username="first", id_number="11010519491231002X")
+    UserFactory.create(username="first", id_number="11010519491231002X")
     with pytest.raises(ValidationError, match="already in use"):
         user_create(
             username="second",
@@ -123,7 +123,11 @@ def test_user_create_only_by_system_admin(role_users: dict[str, object]) -> None
             continue
         with pytest.raises(PermissionDenied):
             user_create(
-                username="new_staff", kind=Kind.STAFF, password=STRONG, display_name="N", acting_user=actor  # type: ignore[arg-type]
+                username="new_staff",
+                kind=Kind.STAFF,
+                password=STRONG,
+                display_name="N",
+                acting_user=actor,  # type: ignore[arg-type]
             )
     assert not User.objects.filter(username="new_staff").exists()
     assert AuditRecord.objects.filter(action="permission.denied").count() == len(role_users) - 1
@@ -140,7 +144,7 @@ def test_user_create_only_by_system_admin(role_users: dict[str, object]) -> None
 
 def test_real_name_verification_needs_an_id_number() -> None:
     # GB/T 22239-2019 §8.1.4.1 a: identities are unique; a verified real name is an ID number.
-    user = UserFactory(username="unverified")
+    user = UserFactory.create(username="unverified")
     user.real_name_verified = True
     with pytest.raises(IntegrityError), transaction.atomic():
         user.save()
@@ -149,7 +153,7 @@ def test_real_name_verification_needs_an_id_number() -> None:
 def test_user_deactivate_stops_sign_in_and_tokens(
     role_users: dict[str, object], api_token_for: object
 ) -> None:
-    user = UserFactory(username="leaving")
+    user = UserFactory.create(username="leaving")
     token = api_token_for(user)  # type: ignore[operator]
     user_deactivate(user=user, acting_user=role_users["system_admin"])  # type: ignore[arg-type]
     user.refresh_from_db()
@@ -161,7 +165,7 @@ def test_user_deactivate_stops_sign_in_and_tokens(
 
 
 def test_user_deactivate_refused_for_security_officer(role_users: dict[str, object]) -> None:
-    user = UserFactory(username="staying")
+    user = UserFactory.create(username="staying")
     with pytest.raises(PermissionDenied):
         user_deactivate(user=user, acting_user=role_users["security_officer"])  # type: ignore[arg-type]
     user.refresh_from_db()
@@ -170,7 +174,7 @@ def test_user_deactivate_refused_for_security_officer(role_users: dict[str, obje
 
 
 def test_password_change_sets_date_revokes_tokens_and_audits(api_token_for: object) -> None:
-    user = UserFactory(username="changer", kind=Kind.STAFF)
+    user = UserFactory.create(username="changer", kind=Kind.STAFF)
     token = api_token_for(user)  # type: ignore[operator]
     before = timezone.now()
     password_change(user=user, old_password=TEST_PASSWORD, new_password=STRONG)
@@ -185,7 +189,7 @@ def test_password_change_sets_date_revokes_tokens_and_audits(api_token_for: obje
 
 
 def test_password_change_with_wrong_old_password_changes_nothing() -> None:
-    user = UserFactory(username="guesser")
+    user = UserFactory.create(username="guesser")
     with pytest.raises(ValidationError, match="current password is not correct"):
         password_change(user=user, old_password="Not-The-Password-1", new_password=STRONG)
     user.refresh_from_db()
@@ -206,7 +210,7 @@ def test_password_change_with_wrong_old_password_changes_nothing() -> None:
     ],
 )
 def test_password_change_policy(new_password: str, expected_codes: set[str]) -> None:
-    user = UserFactory(username="policy")
+    user = UserFactory.create(username="policy")
     with pytest.raises(ValidationError) as caught:
         password_change(user=user, old_password=TEST_PASSWORD, new_password=new_password)
     assert {error.code for error in caught.value.error_list} == expected_codes
@@ -217,12 +221,12 @@ def test_password_change_policy(new_password: str, expected_codes: set[str]) -> 
 def test_password_changed_at_can_be_old(settings: object) -> None:
     from onewindow.accounts.selectors import password_expired
 
-    staff = UserFactory(username="old_password", kind=Kind.STAFF)
+    staff = UserFactory.create(username="old_password", kind=Kind.STAFF)
     staff.password_changed_at = timezone.now() - timedelta(days=91)
     assert password_expired(staff) is True
     staff.password_changed_at = timezone.now() - timedelta(days=89)
     assert password_expired(staff) is False
-    resident = UserFactory(username="old_resident")
+    resident = UserFactory.create(username="old_resident")
     resident.password_changed_at = timezone.now() - timedelta(days=365)
     assert password_expired(resident) is False
     settings.PASSWORD_MAX_AGE_DAYS = 0  # type: ignore[attr-defined]

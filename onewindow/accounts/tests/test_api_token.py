@@ -1,5 +1,5 @@
-"""API sign-in: bearer tokens that expire, are stored only as SHA-256 and can be revoked; staff need their TOTP
-code (MLPS 2.0 level 3, GB/T 22239-2019 §8.1.4.1 a–d: identification, failure handling, two factors,
+"""API sign-in: bearer tokens that expire, are stored only as SHA-256 and can be revoked; staff need their
+TOTP code (MLPS 2.0 level 3, GB/T 22239-2019 §8.1.4.1 a–d: identification, failure handling, two factors,
 protection of authentication data in storage) and every step is audited (§8.1.4.3)."""
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ def _issue(client: Client, **body: object) -> tuple[int, dict[str, object]]:
 
 
 def _bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}
 
 
-def test_resident_gets_a_token_that_expires_after_the_ttl(role_users: dict[str, object], settings: object) -> None:
+def test_resident_gets_a_token_that_expires_after_the_ttl(
+    role_users: dict[str, object], settings: object
+) -> None:
     before = timezone.now()
     status, body = _issue(Client(), username="t_resident", password=TEST_PASSWORD)
     assert status == 200
@@ -60,7 +62,7 @@ def test_token_is_stored_hashed_only(role_users: dict[str, object]) -> None:
 
 def test_me_describes_the_caller(role_users: dict[str, object]) -> None:
     _, body = _issue(Client(), username="t_resident", password=TEST_PASSWORD)
-    response = Client().get(ME_URL, **_bearer(str(body["token"])))
+    response = Client().get(ME_URL, headers=_bearer(str(body["token"])))
     assert response.status_code == 200
     assert response.json() == {
         "username": "t_resident",
@@ -73,7 +75,7 @@ def test_me_describes_the_caller(role_users: dict[str, object]) -> None:
 def test_expired_token_is_refused(role_users: dict[str, object], api_token_for: object) -> None:
     token = api_token_for(role_users["resident"])  # type: ignore[operator]
     ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = Client().get(ME_URL, **_bearer(token))
+    response = Client().get(ME_URL, headers=_bearer(token))
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
 
@@ -82,11 +84,11 @@ def test_token_revocation(role_users: dict[str, object]) -> None:
     _, body = _issue(Client(), username="t_resident", password=TEST_PASSWORD)
     token = str(body["token"])
     client = Client()
-    response = client.delete(TOKEN_URL, **_bearer(token))
+    response = client.delete(TOKEN_URL, headers=_bearer(token))
     assert (response.status_code, response.content) == (204, b"")
     assert ApiToken.objects.get().revoked_at is not None
-    assert client.get(ME_URL, **_bearer(token)).status_code == 401
-    assert client.delete(TOKEN_URL, **_bearer(token)).status_code == 401
+    assert client.get(ME_URL, headers=_bearer(token)).status_code == 401
+    assert client.delete(TOKEN_URL, headers=_bearer(token)).status_code == 401
     record = AuditRecord.objects.get(action="auth.token_revoked")
     assert (record.actor_username, record.object_id) == ("t_resident", str(ApiToken.objects.get().pk))
 
@@ -94,8 +96,8 @@ def test_token_revocation(role_users: dict[str, object]) -> None:
 def test_revoking_one_token_leaves_the_others(role_users: dict[str, object], api_token_for: object) -> None:
     first = api_token_for(role_users["resident"])  # type: ignore[operator]
     second = api_token_for(role_users["resident"])  # type: ignore[operator]
-    Client().delete(TOKEN_URL, **_bearer(first))
-    assert Client().get(ME_URL, **_bearer(second)).status_code == 200
+    Client().delete(TOKEN_URL, headers=_bearer(first))
+    assert Client().get(ME_URL, headers=_bearer(second)).status_code == 200
 
 
 def test_delete_needs_a_bearer_token(role_users: dict[str, object], client_for: object) -> None:
@@ -136,7 +138,7 @@ def test_staff_token_needs_the_totp_code(role_users: dict[str, object]) -> None:
         Client(), username="t_department_handler", password=TEST_PASSWORD, otp=totp_code(user_key(user))
     )
     assert status == 200
-    me = Client().get(ME_URL, **_bearer(str(body["token"]))).json()
+    me = Client().get(ME_URL, headers=_bearer(str(body["token"]))).json()
     assert me["roles"] == [{"role": "department_handler", "department_code": "TDEPT"}]
 
 
@@ -151,26 +153,32 @@ def test_staff_without_a_device_is_refused_403() -> None:
 def test_unconfirmed_device_does_not_count() -> None:
     user = staff_user(Role.LEADER, username="half_enrolled")
     device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
-    status, body = _issue(Client(), username="half_enrolled", password=TEST_PASSWORD, otp=totp_code(device.key))
+    status, body = _issue(
+        Client(), username="half_enrolled", password=TEST_PASSWORD, otp=totp_code(device.key)
+    )
     assert (status, body["code"]) == (403, "otp_not_enrolled")
 
 
 def test_staff_with_expired_password_is_refused(role_users: dict[str, object]) -> None:
     user = role_users["leader"]
     User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now() - timedelta(days=91))  # type: ignore[attr-defined]
-    status, body = _issue(Client(), username="t_leader", password=TEST_PASSWORD, otp=totp_code(user_key(user)))
+    status, body = _issue(
+        Client(), username="t_leader", password=TEST_PASSWORD, otp=totp_code(user_key(user))
+    )
     assert (status, body["code"]) == (403, "password_expired")
     assert not ApiToken.objects.exists()
 
 
 def test_inactive_account_gets_no_token() -> None:
-    UserFactory(username="inactive", kind=Kind.RESIDENT, is_active=False)
+    UserFactory.create(username="inactive", kind=Kind.RESIDENT, is_active=False)
     status, body = _issue(Client(), username="inactive", password=TEST_PASSWORD)
     assert (status, body["code"]) == (401, "invalid_credentials")
 
 
 def test_malformed_body_is_422(role_users: dict[str, object]) -> None:
-    response = Client().post(TOKEN_URL, json.dumps({"username": "t_resident"}), content_type="application/json")
+    response = Client().post(
+        TOKEN_URL, json.dumps({"username": "t_resident"}), content_type="application/json"
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_request"
 
@@ -184,7 +192,7 @@ def test_session_callers_use_me_too(role_users: dict[str, object], client_for: o
 def test_expired_vendor_membership_has_no_roles(role_users: dict[str, object], api_token_for: object) -> None:
     user = role_users["vendor_staff"]
     user.memberships.update(valid_until=timezone.now() - timedelta(minutes=1))  # type: ignore[attr-defined]
-    body = Client().get(ME_URL, **_bearer(api_token_for(user))).json()  # type: ignore[operator]
+    body = Client().get(ME_URL, headers=_bearer(api_token_for(user))).json()  # type: ignore[operator]
     assert body["roles"] == []
 
 

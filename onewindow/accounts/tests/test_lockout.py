@@ -27,7 +27,9 @@ from onewindow.audit.models import AuditRecord
 pytestmark = pytest.mark.django_db
 
 LIMIT = 5  # AXES_FAILURE_LIMIT (ONEWINDOW_LOCKOUT_FAILURES default)
-MESSAGE_EN = "Account locked after repeated failed sign-ins; try again in 30 minutes or contact the security officer."
+MESSAGE_EN = (
+    "Account locked after repeated failed sign-ins; try again in 30 minutes or contact the security officer."
+)
 MESSAGE_ZH = "账户因多次登录失败已被锁定，请 30 分钟后再试或联系安全管理员。"
 
 
@@ -65,7 +67,9 @@ def test_web_lockout_after_repeated_wrong_passwords(role_users: dict[str, object
     html = response.content.decode()
     assert MESSAGE_ZH in html
     assert MESSAGE_EN in html
-    english = client.post(LOGIN_URL, {"username": "t_resident", "password": TEST_PASSWORD}, HTTP_ACCEPT_LANGUAGE="en")
+    english = client.post(
+        LOGIN_URL, {"username": "t_resident", "password": TEST_PASSWORD}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert MESSAGE_EN in english.content.decode()
     # And it is audited: five failures, one lockout, then refusals while locked
     actions = list(AuditRecord.objects.filter(actor_username="t_resident").values_list("action", "outcome"))
@@ -100,7 +104,9 @@ def test_wrong_codes_lock_the_account_and_end_the_pending_sign_in(role_users: di
     assert AuditRecord.objects.filter(action="auth.otp_failed").count() == LIMIT
     assert AuditRecord.objects.filter(action="auth.locked_out", actor_username="t_window_clerk").count() == 1
     # And a fresh password step is refused too
-    assert client.post(LOGIN_URL, {"username": "t_window_clerk", "password": TEST_PASSWORD}).status_code == 429
+    assert (
+        client.post(LOGIN_URL, {"username": "t_window_clerk", "password": TEST_PASSWORD}).status_code == 429
+    )
 
 
 def test_passwords_and_codes_share_one_counter_and_a_right_password_does_not_reset_it(
@@ -128,13 +134,25 @@ def test_code_page_refuses_a_locked_account(role_users: dict[str, object]) -> No
 
 def test_api_lockout_after_repeated_wrong_passwords(role_users: dict[str, object]) -> None:
     client = Client()
-    answers = [_token_request(client, username="t_resident", password="Wrong-Password-1") for _ in range(LIMIT)]
+    answers = [
+        _token_request(client, username="t_resident", password="Wrong-Password-1") for _ in range(LIMIT)
+    ]
     assert [status for status, _ in answers] == [401] * (LIMIT - 1) + [429]
     assert answers[0][1]["code"] == "invalid_credentials"
     status, body = _token_request(client, username="t_resident", password=TEST_PASSWORD)
     assert status == 429
-    assert body == {"code": "account_locked", "message": MESSAGE_ZH, "message_zh": MESSAGE_ZH, "message_en": MESSAGE_EN}
-    assert AuditRecord.objects.filter(action="auth.locked_out", actor_username="t_resident", channel="api").count() == 1
+    assert body == {
+        "code": "account_locked",
+        "message": MESSAGE_ZH,
+        "message_zh": MESSAGE_ZH,
+        "message_en": MESSAGE_EN,
+    }
+    assert (
+        AuditRecord.objects.filter(
+            action="auth.locked_out", actor_username="t_resident", channel="api"
+        ).count()
+        == 1
+    )
 
 
 def test_api_missing_and_wrong_codes_count_toward_lockout(role_users: dict[str, object]) -> None:
@@ -142,7 +160,9 @@ def test_api_missing_and_wrong_codes_count_toward_lockout(role_users: dict[str, 
     client = Client()
     wrong = _wrong(totp_code(user_key(user)))
     answers = [_token_request(client, username="t_supervisor", password=TEST_PASSWORD) for _ in range(2)]
-    answers += [_token_request(client, username="t_supervisor", password=TEST_PASSWORD, otp=wrong) for _ in range(3)]
+    answers += [
+        _token_request(client, username="t_supervisor", password=TEST_PASSWORD, otp=wrong) for _ in range(3)
+    ]
     assert [(status, body["code"]) for status, body in answers] == [
         (401, "otp_required"),
         (401, "otp_required"),
@@ -150,7 +170,9 @@ def test_api_missing_and_wrong_codes_count_toward_lockout(role_users: dict[str, 
         (401, "otp_invalid"),
         (429, "account_locked"),
     ]
-    reasons = list(AuditRecord.objects.filter(action="auth.otp_failed").values_list("details__reason", flat=True))
+    reasons = list(
+        AuditRecord.objects.filter(action="auth.otp_failed").values_list("details__reason", flat=True)
+    )
     assert reasons == ["otp_required", "otp_required", "otp_invalid", "otp_invalid", "otp_invalid"]
 
 
@@ -184,7 +206,9 @@ def test_security_officer_unlocks_an_account(role_users: dict[str, object], clie
 
 
 @pytest.mark.parametrize("role", ["system_admin", "auditor", "leader", "resident"])
-def test_only_the_security_officer_unlocks(role: str, role_users: dict[str, object], client_for: object) -> None:
+def test_only_the_security_officer_unlocks(
+    role: str, role_users: dict[str, object], client_for: object
+) -> None:
     _fail_passwords(Client(), "t_enterprise_representative", LIMIT)
     client = client_for(role_users[role])  # type: ignore[operator]
     response = client.post(UNLOCK_URL, {"username": "t_enterprise_representative"})

@@ -51,7 +51,8 @@ def test_resident_signs_in_with_a_password_and_it_is_audited(role_users: dict[st
 def test_login_follows_a_safe_next_only(role_users: dict[str, object]) -> None:
     client = Client()
     response = client.post(
-        LOGIN_URL, {"username": "t_enterprise_representative", "password": TEST_PASSWORD, "next": "/accounts/password/"}
+        LOGIN_URL,
+        {"username": "t_enterprise_representative", "password": TEST_PASSWORD, "next": "/accounts/password/"},
     )
     assert response["Location"] == "/accounts/password/"
     other = Client()
@@ -63,7 +64,9 @@ def test_login_follows_a_safe_next_only(role_users: dict[str, object]) -> None:
 
 def test_wrong_password_is_refused_generically_and_audited(role_users: dict[str, object]) -> None:
     client = Client()
-    response = client.post(LOGIN_URL, {"username": "t_resident", "password": "Wrong-Password-1"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        LOGIN_URL, {"username": "t_resident", "password": "Wrong-Password-1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "The username or password is not correct." in html
@@ -76,13 +79,15 @@ def test_wrong_password_is_refused_generically_and_audited(role_users: dict[str,
 
 
 def test_unknown_username_gets_the_same_answer(role_users: dict[str, object]) -> None:
-    response = Client().post(LOGIN_URL, {"username": "nobody", "password": "Wrong-Password-1"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = Client().post(
+        LOGIN_URL, {"username": "nobody", "password": "Wrong-Password-1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "The username or password is not correct." in response.content.decode()
     assert AuditRecord.objects.get(action="auth.login_failed").actor_username == "nobody"
 
 
 def test_inactive_account_cannot_sign_in() -> None:
-    UserFactory(username="gone", is_active=False)
+    UserFactory.create(username="gone", is_active=False)
     client = Client()
     assert password_step(client, "gone") == ""
     assert signed_in_username(client) is None

@@ -22,11 +22,15 @@ def test_auditor_may_only_read_audit_records() -> None:
 
 def test_system_admin_has_no_path_to_audit_records() -> None:
     assert Permission.VIEW_AUDIT not in ROLE_PERMISSIONS[Role.SYSTEM_ADMIN]
-    assert ROLE_PERMISSIONS[Role.SYSTEM_ADMIN] == frozenset({Permission.MANAGE_SYSTEM, Permission.VIEW_WORKBENCH})
+    assert ROLE_PERMISSIONS[Role.SYSTEM_ADMIN] == frozenset(
+        {Permission.MANAGE_SYSTEM, Permission.VIEW_WORKBENCH}
+    )
 
 
 def test_only_the_auditor_reads_audit_records() -> None:
-    assert [role for role, granted in ROLE_PERMISSIONS.items() if Permission.VIEW_AUDIT in granted] == [Role.AUDITOR]
+    assert [role for role, granted in ROLE_PERMISSIONS.items() if Permission.VIEW_AUDIT in granted] == [
+        Role.AUDITOR
+    ]
 
 
 def test_supervisor_is_read_only() -> None:
@@ -65,7 +69,7 @@ def test_role_users_hold_exactly_their_permissions(role_users: dict[str, object]
 )
 def test_separated_roles_cannot_be_combined(held: Role, granted: Role) -> None:
     # Given a staff account holding one of the three separated roles
-    user = UserFactory(kind="staff")
+    user = UserFactory.create(kind="staff")
     membership_grant(user=user, role=held, acting_user=None)
     records = AuditRecord.objects.count()
     # When another of them is granted, Then it is refused and nothing changes
@@ -77,7 +81,7 @@ def test_separated_roles_cannot_be_combined(held: Role, granted: Role) -> None:
 
 @pytest.mark.django_db
 def test_only_system_admin_grants_roles(role_users: dict[str, object]) -> None:
-    target = UserFactory(kind="staff")
+    target = UserFactory.create(kind="staff")
     records_before = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     for role_name, actor in role_users.items():
         if role_name == "system_admin":
@@ -97,15 +101,15 @@ def test_only_system_admin_grants_roles(role_users: dict[str, object]) -> None:
 
 @pytest.mark.django_db
 def test_membership_rules_for_department_and_vendor_roles() -> None:
-    user = UserFactory(kind="staff")
-    department = DepartmentFactory(code="RULES")
+    user = UserFactory.create(kind="staff")
+    department = DepartmentFactory.create(code="RULES")
     with pytest.raises(ValidationError, match="needs a department"):
         membership_grant(user=user, role=Role.DEPARTMENT_HANDLER, acting_user=None)
     with pytest.raises(ValidationError, match="needs a department"):
         membership_grant(user=user, role=Role.LEADER, department=department, acting_user=None)
     with pytest.raises(ValidationError, match="end date and the information systems"):
         membership_grant(user=user, role=Role.VENDOR_STAFF, acting_user=None)
-    resident = UserFactory(kind="resident")
+    resident = UserFactory.create(kind="resident")
     with pytest.raises(ValidationError, match="Only staff accounts"):
         membership_grant(user=resident, role=Role.LEADER, acting_user=None)
     assert Membership.objects.filter(user__in=[user, resident]).count() == 0

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onewindow.accounts.models import User
-from onewindow.accounts.roles import Kind, Role
-from onewindow.accounts.tests.factories import TEST_PASSWORD, UserFactory, staff_user
+from onewindow.accounts.roles import Role
+from onewindow.accounts.tests.factories import TEST_PASSWORD, staff_user
 from onewindow.accounts.tests.helpers import (
     ENROL_URL,
     LOGOUT_URL,
@@ -109,7 +109,9 @@ def test_enrolment_is_closed_once_a_device_is_confirmed(role_users: dict[str, ob
 
 
 @pytest.mark.parametrize("role", ["window_clerk", "system_admin", "auditor", "supervisor", "vendor_staff"])
-def test_unverified_staff_session_reaches_only_the_second_step(role: str, role_users: dict[str, object]) -> None:
+def test_unverified_staff_session_reaches_only_the_second_step(
+    role: str, role_users: dict[str, object]
+) -> None:
     # Given a staff session signed in but not OTP-verified (for example from another login path)
     client = Client()
     client.force_login(role_users[role])  # type: ignore[arg-type]
@@ -159,7 +161,11 @@ def test_expired_staff_password_must_be_changed_first(
     # When it changes the password, Then it may continue
     response = client.post(
         PASSWORD_URL,
-        {"old_password": TEST_PASSWORD, "new_password": "Lantern-Harbour-93", "new_password_again": "Lantern-Harbour-93"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password": "Lantern-Harbour-93",
+            "new_password_again": "Lantern-Harbour-93",
+        },
     )
     assert response["Location"] == "/"
     assert client.get("/").status_code == 200

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 def run_writers(writers: int, appends: int) -> list[str]:
     """Start ``writers`` threads at once, each appending ``appends`` records; return their errors."""
-    from onewindow.audit.actions import audit_append  # noqa: PLC0415 - importable before django.setup()
+    from onewindow.audit.actions import audit_append
 
     barrier = threading.Barrier(writers)
     errors: list[str] = []
@@ -25,8 +25,10 @@ def run_writers(writers: int, appends: int) -> list[str]:
             barrier.wait()
             for n in range(appends):
                 with transaction.atomic():
-                    audit_append(action="test.concurrent", acting_user=None, details={"writer": writer, "n": n})
-        except Exception as error:  # noqa: BLE001 - reported to the test, which fails on any
+                    audit_append(
+                        action="test.concurrent", acting_user=None, details={"writer": writer, "n": n}
+                    )
+        except Exception as error:
             errors.append(repr(error))
         finally:
             connection.close()
@@ -40,16 +42,16 @@ def run_writers(writers: int, appends: int) -> list[str]:
 
 
 def _main() -> None:
-    import json  # noqa: PLC0415
-    import sys  # noqa: PLC0415
+    import json
+    import sys
 
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
-    from django.core.management import call_command  # noqa: PLC0415
+    from django.core.management import call_command
 
-    from onewindow.audit.models import AuditRecord  # noqa: PLC0415
-    from onewindow.audit.verify import verify_chain  # noqa: PLC0415
+    from onewindow.audit.models import AuditRecord
+    from onewindow.audit.verify import verify_chain
 
     call_command("migrate", "audit", verbosity=0)
     errors = run_writers(int(sys.argv[1]), int(sys.argv[2]))

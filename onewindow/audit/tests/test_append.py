@@ -12,16 +12,16 @@ import datetime as dt
 import pytest
 from django.db import transaction
 
-from onewindow.accounts.models import Membership
+from onewindow.accounts.models import Membership, User
 from onewindow.accounts.roles import Kind, Role
-from onewindow.accounts.tests.factories import UserFactory, staff_user
+from onewindow.accounts.tests.factories import staff_user
 from onewindow.audit.actions import audit_append
 from onewindow.audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_bytes, record_hash, sm3_hex
 from onewindow.audit.models import AuditRecord, Outcome
 from onewindow.core.context import RequestContext, reset_request_context, set_request_context
 
 
-class ActionFailed(Exception):
+class ActionFailedError(Exception):
     pass
 
 
@@ -53,7 +53,9 @@ def test_records_are_chained_and_secrets_redacted() -> None:
 @pytest.mark.django_db
 def test_hash_is_sm3_of_sorted_compact_json() -> None:
     # given a record written in a known request context
-    token = set_request_context(RequestContext(request_id="req-12345678", client_address="10.0.0.7", channel="web"))
+    token = set_request_context(
+        RequestContext(request_id="req-12345678", client_address="10.0.0.7", channel="web")
+    )
     try:
         record = audit_append(action="test.canonical", acting_user=None, details={"b": "二", "a": 1})
     finally:
@@ -63,7 +65,9 @@ def test_hash_is_sm3_of_sorted_compact_json() -> None:
     expected = (
         '{"action":"test.canonical","actor_id":null,"actor_role":"","actor_username":"","channel":"web",'
         '"client_address":"10.0.0.7","department_code":"","details":{"a":1,"b":"二"},"object_id":"",'
-        '"object_type":"","outcome":"success","prev_hash":"' + GENESIS_HASH + '","recorded_at":"'
+        '"object_type":"","outcome":"success","prev_hash":"'
+        + GENESIS_HASH
+        + '","recorded_at":"'
         + record.recorded_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         + '","request_id":"req-12345678","seq":1}'
     )
@@ -78,7 +82,9 @@ def test_hash_is_sm3_of_sorted_compact_json() -> None:
 def test_record_carries_actor_role_department_and_request_context() -> None:
     # given a department handler acting in a request
     handler = staff_user(Role.DEPARTMENT_HANDLER, department_code="D01", username="handler1")
-    token = set_request_context(RequestContext(request_id="abcdef123456", client_address="192.0.2.1", channel="api"))
+    token = set_request_context(
+        RequestContext(request_id="abcdef123456", client_address="192.0.2.1", channel="api")
+    )
     try:
         # when an action audits itself
         record = audit_append(
@@ -108,12 +114,14 @@ def test_role_lists_active_memberships_and_falls_back_to_kind() -> None:
     # given a staff member with two platform roles and a resident
     staff = staff_user(Role.LEADER, username="leader1")
     Membership.objects.create(user=staff, role=Role.SECURITY_OFFICER)
-    resident = UserFactory(username="resident1", kind=Kind.RESIDENT)
+    resident = User.objects.create_user(username="resident1", kind=Kind.RESIDENT)
 
     # when both act
     staff_record = audit_append(action="test.staff", acting_user=staff)
     resident_record = audit_append(action="test.resident", acting_user=resident)
-    explicit = audit_append(action="test.explicit", acting_user=staff, role="window_clerk", department_code="X")
+    explicit = audit_append(
+        action="test.explicit", acting_user=staff, role="window_clerk", department_code="X"
+    )
 
     # then the roles are listed, sorted; a resident's role is their kind; an explicit role wins
     assert staff_record.actor_role == "leader,security_officer"
@@ -126,9 +134,14 @@ def test_role_lists_active_memberships_and_falls_back_to_kind() -> None:
 def test_record_rolls_back_with_the_action_it_records() -> None:
     # given an action that audits itself and then fails inside its transaction
     audit_append(action="test.before", acting_user=None)
-    with pytest.raises(ActionFailed), transaction.atomic():
-        audit_append(action="test.doomed", acting_user=None)
-        raise ActionFailed
+
+    def failing_action() -> None:
+        with transaction.atomic():
+            audit_append(action="test.doomed", acting_user=None)
+            raise ActionFailedError
+
+    with pytest.raises(ActionFailedError):
+        failing_action()
 
     # then its record is gone with it and the chain goes on from the last committed record
     after = audit_append(action="test.after", acting_user=None)

@@ -35,7 +35,9 @@ def test_concurrent_writers_on_postgresql_leave_one_unbroken_chain() -> None:
 
     # then no append failed, seq runs 1..200 without gaps, no two records follow the same one
     assert errors == []
-    assert list(AuditRecord.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, TOTAL + 1))
+    assert list(AuditRecord.objects.order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, TOTAL + 1)
+    )
     assert AuditRecord.objects.values("prev_hash").distinct().count() == TOTAL
     result = verify_chain()
     assert (result.intact, result.checked) == (True, TOTAL)

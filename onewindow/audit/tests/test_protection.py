@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def _old(tamper: Callable[[str, list[Any]], None], seq: int, days: int) -> None:
     """Backdate a record (the triggers must judge DELETE by the stored time)."""
     recorded_at = timezone.now() - dt.timedelta(days=days)
-    tamper(f"UPDATE {AuditRecord._meta.db_table} SET recorded_at = %s WHERE seq = %s", [recorded_at, seq])
+    tamper("UPDATE audit_auditrecord SET recorded_at = %s WHERE seq = %s", [recorded_at, seq])
 
 
 def test_migrations_install_every_protection_trigger() -> None:
@@ -42,8 +42,12 @@ def test_update_is_refused() -> None:
     # when anyone updates it, through the ORM or SQL
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditRecord.objects.filter(pk=record.pk).update(outcome="denied")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {AuditRecord._meta.db_table} SET action = 'x'")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditrecord SET action = 'x'")
 
     # then nothing changed
     assert AuditRecord.objects.get(pk=record.pk).outcome == "success"
@@ -82,7 +86,7 @@ def test_truncate_is_refused_on_postgresql() -> None:
     audit_append(action="test.record", acting_user=None)
 
     with pytest.raises(DatabaseError, match="truncated"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {AuditRecord._meta.db_table}")
+        cursor.execute("TRUNCATE audit_auditrecord")
 
     assert AuditRecord.objects.count() == 1
 

@@ -111,7 +111,7 @@ def test_a_purge_record_that_does_not_match_is_caught(tamper: Any) -> None:
     _records_at(now - dt.timedelta(days=300), 3, "old")
     _records_at(now, 1, "new")
     audit_purge(before=now - dt.timedelta(days=200), acting_user=None)
-    tamper(f"UPDATE {AuditRecord._meta.db_table} SET prev_hash = %s WHERE seq = 4", ["e" * 64])
+    tamper("UPDATE audit_auditrecord SET prev_hash = %s WHERE seq = 4", ["e" * 64])
 
     result = verify_chain()
 

@@ -22,7 +22,6 @@ from onewindow.audit.models import AuditRecord
 from onewindow.audit.verify import verify_chain
 
 pytestmark = pytest.mark.django_db
-TABLE = AuditRecord._meta.db_table
 Tamper = Callable[[str, list[Any]], None]
 
 
@@ -71,14 +70,19 @@ def test_the_command_reports_an_intact_chain_in_both_languages() -> None:
 def test_an_altered_record_is_named(tamper: Tamper) -> None:
     # given a chain in which someone changed record #3's outcome behind the trigger's back
     _chain(5)
-    tamper(f"UPDATE {TABLE} SET outcome = 'denied' WHERE seq = %s", [3])
+    tamper("UPDATE audit_auditrecord SET outcome = 'denied' WHERE seq = %s", [3])
 
     # when verified
     result = verify_chain(chunk_size=2)
     code, out, err = _verify_command()
 
     # then record #3 is named as altered, after two good records
-    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (False, "altered", 3, 2)
+    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (
+        False,
+        "altered",
+        3,
+        2,
+    )
     assert result.problem_en == "record #3 altered: its hash does not match its contents"
     assert result.problem_zh == "记录 #3 已被篡改：哈希与内容不符"
     assert code == 1
@@ -90,7 +94,7 @@ def test_an_altered_record_is_named(tamper: Tamper) -> None:
 
 def test_an_altered_details_value_is_named(tamper: Tamper) -> None:
     _chain(4)
-    tamper(f"UPDATE {TABLE} SET details = %s WHERE seq = %s", [json.dumps({"n": 99}), 2])
+    tamper("UPDATE audit_auditrecord SET details = %s WHERE seq = %s", [json.dumps({"n": 99}), 2])
 
     result = verify_chain()
 
@@ -101,7 +105,10 @@ def test_a_rehashed_record_breaks_the_next_link(tamper: Tamper) -> None:
     # given record #2 altered and given a fresh hash, so it is consistent in itself
     records = _chain(4)
     fields = {name: getattr(records[1], name) for name in HASHED_FIELDS} | {"action": "test.forged"}
-    tamper(f"UPDATE {TABLE} SET action = %s, hash = %s WHERE seq = %s", ["test.forged", record_hash(fields), 2])
+    tamper(
+        "UPDATE audit_auditrecord SET action = %s, hash = %s WHERE seq = %s",
+        ["test.forged", record_hash(fields), 2],
+    )
 
     # when verified
     result = verify_chain()
@@ -114,14 +121,19 @@ def test_a_rehashed_record_breaks_the_next_link(tamper: Tamper) -> None:
 def test_a_deleted_record_is_named_missing(tamper: Tamper) -> None:
     # given record #4 of 6 deleted behind the trigger's back
     _chain(6)
-    tamper(f"DELETE FROM {TABLE} WHERE seq = %s", [4])
+    tamper("DELETE FROM audit_auditrecord WHERE seq = %s", [4])
 
     # when verified
     result = verify_chain(chunk_size=3)
     code, _out, err = _verify_command()
 
     # then #4 is named missing
-    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (False, "missing", 4, 3)
+    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (
+        False,
+        "missing",
+        4,
+        3,
+    )
     assert result.problem_en == "record #4 missing"
     assert code == 1
     assert "record #4 missing" in err
@@ -131,17 +143,22 @@ def test_a_deleted_record_is_named_missing(tamper: Tamper) -> None:
 def test_deleted_first_records_without_a_purge_record_are_named(tamper: Tamper) -> None:
     # given the first two records deleted with no audit.purged record
     _chain(5)
-    tamper(f"DELETE FROM {TABLE} WHERE seq <= %s", [2])
+    tamper("DELETE FROM audit_auditrecord WHERE seq <= %s", [2])
 
     result = verify_chain()
 
-    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (False, "missing", 1, 0)
+    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (
+        False,
+        "missing",
+        1,
+        0,
+    )
     assert "chain starts at #3" in result.problem_en
 
 
 def test_a_wrong_first_link_is_named(tamper: Tamper) -> None:
     _chain(2)
-    tamper(f"UPDATE {TABLE} SET prev_hash = %s WHERE seq = 1", ["f" * 64])
+    tamper("UPDATE audit_auditrecord SET prev_hash = %s WHERE seq = 1", ["f" * 64])
 
     result = verify_chain()
 
@@ -155,14 +172,19 @@ def test_truncating_the_tail_after_an_anchor_is_named(tamper: Tamper, anchor_fil
     anchor = audit_anchor_write()
     assert anchor is not None
     assert anchor["seq"] == 6
-    tamper(f"DELETE FROM {TABLE} WHERE seq >= %s", [4])
+    tamper("DELETE FROM audit_auditrecord WHERE seq >= %s", [4])
 
     # when verified
     result = verify_chain()
     code, _out, err = _verify_command()
 
     # then the first cut-off record is named, although the remaining chain is consistent
-    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (False, "truncated", 4, 3)
+    assert (result.intact, result.problem_kind, result.problem_seq, result.checked) == (
+        False,
+        "truncated",
+        4,
+        3,
+    )
     assert result.anchor_seq == 6
     assert result.problem_en.startswith("record #4 missing: the chain ends at #3 but the anchor written at ")
     assert code == 1
@@ -174,7 +196,7 @@ def test_a_truncated_and_regrown_tail_is_caught_by_the_anchor(tamper: Tamper) ->
     # given records anchored at #4, then #3-#4 cut off and two new records appended in their place
     _chain(4)
     audit_anchor_write()
-    tamper(f"DELETE FROM {TABLE} WHERE seq >= %s", [3])
+    tamper("DELETE FROM audit_auditrecord WHERE seq >= %s", [3])
     _chain(2)
 
     # when verified

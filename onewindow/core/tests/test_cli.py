@@ -18,8 +18,8 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from pytest_django import Settings
 
-from onewindow.accounts.tests.factories import UserFactory
-from onewindow.cli import demo_accounts_table, demo_children, gunicorn_argv, main
+from onewindow.accounts.models import User
+from onewindow.cli import default_web_workers, demo_accounts_table, demo_children, gunicorn_argv, main
 from onewindow.core.models import ScheduledJob, WorkerHeartbeat
 from onewindow.core.tasks import worker_heartbeat
 
@@ -55,7 +55,17 @@ def test_the_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         main(["--help"])
     output = capsys.readouterr().out
-    for name in ("demo", "serve", "worker", "scheduler", "migrate", "check-deploy", "audit", "calendar", "manage"):
+    for name in (
+        "demo",
+        "serve",
+        "worker",
+        "scheduler",
+        "migrate",
+        "check-deploy",
+        "audit",
+        "calendar",
+        "manage",
+    ):
         assert f"    {name}" in output
 
 
@@ -69,9 +79,13 @@ def test_an_unknown_option_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
 # --- serve ----------------------------------------------------------------------------------------
 
 
-def test_serve_runs_gunicorn_with_the_workers_bind_and_extra_options(capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_runs_gunicorn_with_the_workers_bind_and_extra_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     # when the command is printed instead of run, with options for gunicorn after --
-    code = main(["serve", "--workers", "3", "--bind", "0.0.0.0:9000", "--print-command", "--", "--threads", "2"])
+    code = main(
+        ["serve", "--workers", "3", "--bind", "0.0.0.0:9000", "--print-command", "--", "--threads", "2"]
+    )
 
     # then it is gunicorn with our config module, never Django's runserver
     assert code == 0
@@ -108,8 +122,6 @@ def test_serve_without_settings_caps_the_workers(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("os.cpu_count", lambda: 64)
     argv = gunicorn_argv(workers=1, bind="x:1")
     assert argv[argv.index("--workers") + 1] == "1"
-    from onewindow.cli import default_web_workers  # noqa: PLC0415  (after the patch)
-
     assert default_web_workers() == 8
 
 
@@ -119,7 +131,7 @@ def test_serve_in_production_refuses_to_start_with_a_demo_account(
 ) -> None:
     # given production settings and a demo account
     settings.PRODUCTION = True
-    UserFactory(username="demo_clerk", is_demo=True)
+    User.objects.create_user(username="demo_clerk", is_demo=True)
 
     # when serve is started, then gunicorn is never executed and the exit code is 1
     with mock.patch("os.execv") as execv:
@@ -196,7 +208,7 @@ def test_check_deploy_fails_while_a_demo_account_exists(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings.PRODUCTION = False
-    UserFactory(username="demo_clerk", is_demo=True)
+    User.objects.create_user(username="demo_clerk", is_demo=True)
     assert main(["check-deploy"]) == 1
     assert "onewindow.E001" in capsys.readouterr().err
 

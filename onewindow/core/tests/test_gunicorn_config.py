@@ -15,7 +15,9 @@ from config import gunicorn as gunicorn_config
 
 
 def test_gunicorn_lines_are_json_with_the_application_keys() -> None:
-    record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting worker with pid: %s", (42,), None)
+    record = logging.LogRecord(
+        "gunicorn.error", logging.INFO, __file__, 1, "Booting worker with pid: %s", (42,), None
+    )
     line = json.loads(gunicorn_config.JsonFormatter().format(record))
     assert line["event"] == "Booting worker with pid: 42"
     assert (line["level"], line["logger"]) == ("info", "gunicorn.error")
@@ -53,7 +55,9 @@ def test_access_lines_are_json_only_when_enabled(monkeypatch: pytest.MonkeyPatch
 
     (line,) = emitted
     entry = json.loads(line)
-    assert {key: entry[key] for key in ("method", "path", "status", "bytes", "duration_ms", "request_id")} == {
+    assert {
+        key: entry[key] for key in ("method", "path", "status", "bytes", "duration_ms", "request_id")
+    } == {
         "method": "GET",
         "path": "/healthz",
         "status": 200,
@@ -88,7 +92,9 @@ def test_a_dead_worker_is_marked_for_prometheus(tmp_path: Path, monkeypatch: pyt
     assert sorted(path.name for path in tmp_path.iterdir()) == ["gauge_livesum_4343.db"]
 
 
-def test_without_multiprocess_mode_the_hooks_do_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_multiprocess_mode_the_hooks_do_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     gunicorn_config.on_starting(server=None)
     gunicorn_config.child_exit(server=None, worker=SimpleNamespace(pid=1))

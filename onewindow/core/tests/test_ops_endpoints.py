@@ -97,7 +97,8 @@ def test_readyz_is_503_when_no_worker_ever_ran(client: Client) -> None:
         "status": "failed",
         "reason": "no worker heartbeat yet (the scheduler has never run); "
         "start `onewindow worker` and `onewindow scheduler`",
-        "reason_zh": "尚无后台任务进程心跳（调度器从未运行）；请启动 `onewindow worker` 和 `onewindow scheduler`",
+        "reason_zh": "尚无后台任务进程心跳（调度器从未运行）；"
+        "请启动 `onewindow worker` 和 `onewindow scheduler`",
     }
 
 

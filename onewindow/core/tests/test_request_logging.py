@@ -76,7 +76,12 @@ def test_a_signed_in_request_logs_the_user_and_the_route(
         200,
         "t_window_clerk",
     )
-    assert (home["level"], home["route"], home["status"], home["user"]) == ("info", "/", 200, "t_window_clerk")
+    assert (home["level"], home["route"], home["status"], home["user"]) == (
+        "info",
+        "/",
+        200,
+        "t_window_clerk",
+    )
 
 
 @pytest.mark.django_db

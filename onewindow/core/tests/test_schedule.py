@@ -7,6 +7,7 @@ GB/T 22239-2019 §8.1.5.4 c (central monitoring of the servers' running state).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,10 +29,17 @@ from onewindow.core.schedule import (
 from onewindow.core.tasks import worker_heartbeat
 
 
+def _recorder(name: str, calls: list[str]) -> Callable[[], None]:
+    def record() -> None:
+        calls.append(name)
+
+    return record
+
+
 def _schedule_with(*names_and_calls: tuple[str, int, list[str]]) -> Schedule:
     schedule = Schedule()
     for name, every, calls in names_and_calls:
-        schedule.register(name, every, lambda calls=calls, name=name: calls.append(name))
+        schedule.register(name, every, _recorder(name, calls))
     return schedule
 
 

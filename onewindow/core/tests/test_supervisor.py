@@ -129,6 +129,8 @@ def test_ready_callback_runs_once_when_the_check_first_passes(tmp_path: Path) ->
         return len(checks) >= 3
 
     children = [ChildSpec("short", [sys.executable, "-c", "import time; time.sleep(1.0)"])]
-    supervise(children, stop_timeout=5, poll_interval=0.05, ready_check=check, on_ready=lambda: ready.append("ok"))
+    supervise(
+        children, stop_timeout=5, poll_interval=0.05, ready_check=check, on_ready=lambda: ready.append("ok")
+    )
     assert ready == ["ok"]
     assert len(checks) == 3

@@ -6,6 +6,7 @@ GB/T 22239-2019 §8.1.5.4 c: the running state of the servers (here: the backgro
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -17,7 +18,7 @@ from onewindow.core.models import ProcessKind, WorkerHeartbeat
 from onewindow.core.tasks import task_results_prune, worker_heartbeat
 
 
-def _result(status: TaskResultStatus, *, finished_days_ago: int | None) -> DBTaskResult:
+def _result(status: TaskResultStatus, *, finished_days_ago: int | None) -> DBTaskResult[[], Any]:
     finished_at = (
         timezone.now() - timedelta(days=finished_days_ago) if finished_days_ago is not None else None
     )

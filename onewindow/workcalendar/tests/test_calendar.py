@@ -135,7 +135,11 @@ def test_suspension_stops_the_clock() -> None:
 
 
 def test_overlapping_and_adjacent_suspensions_are_merged() -> None:
-    suspended = [(date(2026, 3, 10), date(2026, 3, 12)), (date(2026, 3, 2), date(2026, 3, 4)), (date(2026, 3, 5), date(2026, 3, 11))]
+    suspended = [
+        (date(2026, 3, 10), date(2026, 3, 12)),
+        (date(2026, 3, 2), date(2026, 3, 4)),
+        (date(2026, 3, 5), date(2026, 3, 11)),
+    ]
     explanation = explain_working_days_between(date(2026, 3, 1), date(2026, 3, 13), suspended=suspended)
     assert explanation.suspended == ((date(2026, 3, 2), date(2026, 3, 12)),)
     assert explanation.working_days == 1  # only Friday 13 March

@@ -25,11 +25,15 @@ suspensions = st.lists(
     max_size=3,
 )
 # The database fixture is set up once per test; every example only reads the seeded calendar.
-examples = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+examples = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _intervals(start: date, raw: list[tuple[int, int]]) -> list[Interval]:
-    return [(start + timedelta(days=offset), start + timedelta(days=offset + length)) for offset, length in raw]
+    return [
+        (start + timedelta(days=offset), start + timedelta(days=offset + length)) for offset, length in raw
+    ]
 
 
 @examples

@@ -53,13 +53,16 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
 def test_problems_are_printed_by_line_and_nothing_changes(tmp_path: Path) -> None:
     state = calendar_state()
     path = tmp_path / "bad.csv"
-    path.write_text("date,kind,name\n2027-01-01,holiday,\n2027-01-04,workday,\n2027-13-01,holiday,\n", "utf-8")
+    path.write_text(
+        "date,kind,name\n2027-01-01,holiday,\n2027-01-04,workday,\n2027-13-01,holiday,\n", "utf-8"
+    )
     err = StringIO()
     with pytest.raises(CommandError, match="2 problem"):
         call_command("calendar_import", str(path), stdout=StringIO(), stderr=err)
     assert err.getvalue().splitlines() == [
         "第 3 行：2027-01-04 是星期一，本来就是工作日，不能登记为调休上班日（workday）。",
-        "  Line 3: 2027-01-04 is a Monday, already a working day; a workday entry must fall on a Saturday or Sunday.",
+        "  Line 3: 2027-01-04 is a Monday, already a working day; a workday entry must fall on a Saturday "
+        "or Sunday.",
         "第 4 行：日期“2027-13-01”无效，应为 YYYY-MM-DD 格式的有效日期。",
         "  Line 4: date '2027-13-01' is not a valid date in the form YYYY-MM-DD.",
     ]
@@ -74,7 +77,9 @@ def test_year_option_must_match_the_file(tmp_path: Path) -> None:
         call_command("calendar_import", str(path), "--year", "2028", stdout=StringIO(), stderr=StringIO())
     assert calendar_state() == state
     _run(str(path))
-    assert list(CalendarDay.objects.filter(date__year=2027).values_list("date", flat=True)) == [date(2027, 1, 1)]
+    assert list(CalendarDay.objects.filter(date__year=2027).values_list("date", flat=True)) == [
+        date(2027, 1, 1)
+    ]
 
 
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:

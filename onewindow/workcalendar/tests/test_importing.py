@@ -31,7 +31,12 @@ def _codes(content: str | bytes, **kwargs: object) -> list[tuple[str, int | None
 def test_a_valid_csv_is_read_with_names_completed() -> None:
     parsed = parse_import_file(FAKE_2027_CSV.encode(), filename="2027.csv")
     assert parsed.ok
-    assert (parsed.file_format, parsed.year, parsed.holiday_count, parsed.workday_count) == ("csv", 2027, 3, 1)
+    assert (parsed.file_format, parsed.year, parsed.holiday_count, parsed.workday_count) == (
+        "csv",
+        2027,
+        3,
+        1,
+    )
     assert parsed.rows[0] == ImportRow(
         date=date(2027, 1, 1), kind="holiday", name="元旦", name_en="New Year's Day", line=2, entry=""
     )
@@ -74,10 +79,14 @@ def test_format_detection() -> None:
 
 
 def test_bad_date_names_the_line() -> None:
-    parsed = parse_import_file(b"date,kind,name\n2027-01-01,holiday,\n2027-02-30,holiday,\n20270301,holiday,\n")
+    parsed = parse_import_file(
+        b"date,kind,name\n2027-01-01,holiday,\n2027-02-30,holiday,\n20270301,holiday,\n"
+    )
     assert [(issue.code, issue.line) for issue in parsed.issues] == [("bad_date", 3), ("bad_date", 4)]
     assert parsed.issues[0].message_zh == "第 3 行：日期“2027-02-30”无效，应为 YYYY-MM-DD 格式的有效日期。"
-    assert parsed.issues[0].message_en == "Line 3: date '2027-02-30' is not a valid date in the form YYYY-MM-DD."
+    assert (
+        parsed.issues[0].message_en == "Line 3: date '2027-02-30' is not a valid date in the form YYYY-MM-DD."
+    )
     assert not parsed.ok
 
 
@@ -86,7 +95,9 @@ def test_date_outside_the_year() -> None:
     parsed = parse_import_file(content.encode())
     assert [(issue.code, issue.line) for issue in parsed.issues] == [("date_outside_year", 3)]
     assert parsed.issues[0].message_en == "Line 3: date 2028-01-01 is not in 2027 (one year per file)."
-    assert parsed.issues[0].message_zh == "第 3 行：日期 2028-01-01 不在 2027 年内（每个文件只能包含一个年度）。"
+    assert (
+        parsed.issues[0].message_zh == "第 3 行：日期 2028-01-01 不在 2027 年内（每个文件只能包含一个年度）。"
+    )
     # With an explicit year every date of another year is refused
     assert _codes(FAKE_2027_CSV, year=2026) == [
         ("date_outside_year", 2, ""),
@@ -101,7 +112,8 @@ def test_workday_on_a_weekday_is_an_error_but_a_holiday_on_a_weekend_is_fine() -
     parsed = parse_import_file(content.encode())
     assert [(issue.code, issue.line) for issue in parsed.issues] == [("workday_on_weekday", 3)]
     assert parsed.issues[0].message_en == (
-        "Line 3: 2027-01-04 is a Monday, already a working day; a workday entry must fall on a Saturday or Sunday."
+        "Line 3: 2027-01-04 is a Monday, already a working day; a workday entry must fall on a Saturday "
+        "or Sunday."
     )
     assert parsed.issues[0].message_zh == (
         "第 3 行：2027-01-04 是星期一，本来就是工作日，不能登记为调休上班日（workday）。"
@@ -188,3 +200,18 @@ def test_every_issue_is_bilingual(kind: str) -> None:
     parsed = parse_import_file(f"date,kind,name\n2027-01-0x,{kind},\n".encode())
     assert all(issue.message_zh.startswith("第 2 行：") for issue in parsed.issues)
     assert all(issue.message_en.startswith("Line 2: ") for issue in parsed.issues)
+
+
+def test_the_documented_2026_example_is_the_official_schedule() -> None:
+    # docs/calendar-import.md ships the State Council's 2026 schedule as the example file
+    from django.conf import settings
+
+    from onewindow.workcalendar.seed import package_days
+
+    text = (settings.BASE_DIR / "docs" / "calendar-import.md").read_text(encoding="utf-8")
+    example = text.split("## Example: 2026", 1)[1].split("```csv\n", 1)[1].split("```", 1)[0]
+    parsed = parse_import_file(example.encode(), filename="2026.csv")
+    assert parsed.ok
+    assert [(row.date, row.kind, row.name, row.name_en) for row in parsed.rows] == [
+        (day.date, day.kind, day.name, day.name_en) for day in package_days(2026)
+    ]

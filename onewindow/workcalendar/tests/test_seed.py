@@ -28,7 +28,11 @@ def test_the_seed_holds_exactly_the_package_data() -> None:
 
 def test_days_carry_chinese_and_english_names() -> None:
     national_day = CalendarDay.objects.get(date=date(2026, 10, 1))
-    assert (national_day.kind, national_day.name, national_day.name_en) == ("holiday", "国庆节", "National Day")
+    assert (national_day.kind, national_day.name, national_day.name_en) == (
+        "holiday",
+        "国庆节",
+        "National Day",
+    )
     make_up = CalendarDay.objects.get(date=date(2026, 10, 10))
     assert (make_up.kind, make_up.name, make_up.name_en) == ("workday", "国庆节", "National Day")
     qingming = CalendarDay.objects.get(date=date(2026, 4, 5))

@@ -7,9 +7,9 @@ duties); computing a deadline under Administrative Licensing Law Art. 82 is open
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 from collections.abc import Callable
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -35,7 +35,12 @@ WORKBENCH_STAFF = {
     "system_admin",
     "vendor_staff",
 }
-ADMIN_PAGES = ["/admin/calendar/", "/admin/calendar/2026/", "/admin/calendar/2027/", "/admin/calendar/import/"]
+ADMIN_PAGES = [
+    "/admin/calendar/",
+    "/admin/calendar/2026/",
+    "/admin/calendar/2027/",
+    "/admin/calendar/import/",
+]
 COMPUTE_PAGE = "/admin/calendar/compute/?start=2026-09-30&days=5"
 
 
@@ -68,7 +73,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(path: str) -> None:
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
-def test_compute_page_is_for_workbench_staff(role_users: dict[str, object], client_for: ClientFor, role: str) -> None:
+def test_compute_page_is_for_workbench_staff(
+    role_users: dict[str, object], client_for: ClientFor, role: str
+) -> None:
     response = client_for(role_users[role]).get(COMPUTE_PAGE)
     assert response.status_code == (200 if role in WORKBENCH_STAFF else 403)
 
@@ -120,7 +127,9 @@ def test_years_page_lists_loaded_years_and_highlights_missing_ones(
     assert "govuk-tag--red" in response.content.decode()
 
 
-def test_year_page_lists_holidays_and_make_up_days(role_users: dict[str, object], client_for: ClientFor) -> None:
+def test_year_page_lists_holidays_and_make_up_days(
+    role_users: dict[str, object], client_for: ClientFor
+) -> None:
     response = client_for(role_users["system_admin"]).get("/admin/calendar/2026/")
     days = response.context["days"]
     assert len(days) == 39
@@ -135,7 +144,9 @@ def test_year_page_of_an_unloaded_year_says_so(role_users: dict[str, object], cl
     assert "govuk-warning-text" in response.content.decode()
 
 
-def test_year_outside_the_accepted_range_is_not_found(role_users: dict[str, object], client_for: ClientFor) -> None:
+def test_year_outside_the_accepted_range_is_not_found(
+    role_users: dict[str, object], client_for: ClientFor
+) -> None:
     assert client_for(role_users["system_admin"]).get("/admin/calendar/1999/").status_code == 404
 
 
@@ -156,7 +167,9 @@ def test_upload_preview_then_confirm(role_users: dict[str, object], client_for: 
     assert response.status_code == 302
     assert CalendarYear.objects.get(year=2027).note == "made-up test data"
     page = client.get(response["Location"])
-    assert [str(message) for message in page.context["messages"]] == ["已载入 2027：3 天法定节假日，1 天调休上班日。"]
+    assert [str(message) for message in page.context["messages"]] == [
+        "已载入 2027：3 天法定节假日，1 天调休上班日。"
+    ]
 
 
 def test_upload_preview_shows_every_problem_and_offers_no_confirmation(
@@ -174,7 +187,9 @@ def test_upload_preview_shows_every_problem_and_offers_no_confirmation(
     assert calendar_state() == state
 
 
-def test_a_tampered_confirmation_is_checked_again(role_users: dict[str, object], client_for: ClientFor) -> None:
+def test_a_tampered_confirmation_is_checked_again(
+    role_users: dict[str, object], client_for: ClientFor
+) -> None:
     client = client_for(role_users["system_admin"])
     state = calendar_state()
     tampered = _confirm_payload("date,kind,name\n2027-01-05,workday,\n")
@@ -209,6 +224,6 @@ def test_compute_warns_about_the_fallback(role_users: dict[str, object], client_
 
 
 def _file(name: str, text: str) -> object:
-    from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: PLC0415
+    from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, text.encode(), content_type="text/csv")

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     help = "Verify the audit chain and the latest head anchor / 校验审计记录链及最新锚点"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="records read per query")
+        parser.add_argument(
+            "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="records read per query"
+        )
         parser.add_argument(
             "--anchor-file", type=Path, default=None, help="anchor file (default: settings.AUDIT_ANCHOR_FILE)"
         )
@@ -29,7 +31,8 @@ class Command(BaseCommand):
         if not protection_complete():
             self.stderr.write(
                 self.style.WARNING(
-                    "警告：审计表的防篡改触发器不完整。/ Warning: the audit table's protection triggers are incomplete."
+                    "警告：审计表的防篡改触发器不完整。/ "
+                    "Warning: the audit table's protection triggers are incomplete."
                 )
             )
         anchor = f"#{result.anchor_seq}" if result.anchor_seq is not None else "-"

@@ -47,25 +47,24 @@ class Command(BaseCommand):
 
         stopping = threading.Event()
 
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            logger.info("scheduler_stopping", signal=signal.Signals(signum).name)
-            stopping.set()
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            stopping.set()  # only this: logging from a signal handler can deadlock on the handler's lock
 
         previous = (
             None if once else {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         )
         try:
-            while not stopping.is_set():
-                close_old_connections()
+            while True:
                 try:
                     heartbeat_record(name=SCHEDULER_HEARTBEAT_NAME, kind=ProcessKind.SCHEDULER)
                     due_jobs_run(schedule, claimer=claimer)
                 except DatabaseError:
                     # The database may come back; the heartbeat going stale tells the monitoring meanwhile.
                     logger.exception("scheduler_tick_failed")
-                if once:
+                if once or stopping.wait(tick):
                     break
-                stopping.wait(tick)
+                # Like a request's end: drop a connection that broke or outlived CONN_MAX_AGE while idle.
+                close_old_connections()
         finally:
             if previous is not None:
                 for sig, handler in previous.items():

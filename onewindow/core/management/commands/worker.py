@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django_tasks.signals import task_started
+from django_tasks.signals import task_finished, task_started
 
 from onewindow.core.actions import heartbeat_record
 from onewindow.core.context import RequestContext, set_request_context
@@ -25,6 +25,14 @@ def _bind_task_context(sender: object, task_result: Any, **kwargs: Any) -> None:
     set_request_context(RequestContext(request_id=task_id, channel="worker"))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=task_id, task=task_result.task.name)
+
+
+def _unbind_task_context(sender: object, task_result: Any, **kwargs: Any) -> None:
+    """Between tasks the worker logs under its own id again, not the last task's."""
+    context = RequestContext(channel="worker")
+    set_request_context(context)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=context.request_id)
 
 
 class Command(BaseCommand):
@@ -51,6 +59,7 @@ class Command(BaseCommand):
         # Alive from the first second; from then on the scheduler's heartbeat task, run here, keeps it fresh.
         heartbeat_record(name=WORKER_HEARTBEAT_NAME, kind=ProcessKind.WORKER)
         task_started.connect(_bind_task_context, dispatch_uid="onewindow_worker_task_context")
+        task_finished.connect(_unbind_task_context, dispatch_uid="onewindow_worker_task_context_end")
         worker_options: dict[str, Any] = {
             "queue_name": queues,
             "interval": interval,
