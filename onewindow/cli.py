@@ -154,7 +154,9 @@ def cmd_audit_verify(args: argparse.Namespace, extra: list[str]) -> int:
 
 def cmd_calendar_import(args: argparse.Namespace, extra: list[str]) -> int:
     _django_setup()
-    return _call("calendar_import", args.file, *(["--dry-run"] if args.dry_run else []), *extra)
+    arguments = [args.file, *(["--year", str(args.year)] if args.year is not None else [])]
+    arguments += [*(["--dry-run"] if args.dry_run else []), *(["--note", args.note] if args.note else [])]
+    return _call("calendar_import", *arguments, *extra)
 
 
 def cmd_manage(args: argparse.Namespace, extra: list[str]) -> int:
@@ -171,25 +173,21 @@ def cmd_manage(args: argparse.Namespace, extra: list[str]) -> int:
 # --- demo -----------------------------------------------------------------------------------------
 
 
-def demo_children(*, port: int, web_workers: int = DEMO_WEB_WORKERS) -> list[ChildSpec]:
-    """The three processes of ``onewindow demo``: web (gunicorn), background worker and scheduler."""
-    python = sys.executable
+def demo_children(
+    *, port: int, web_workers: int = DEMO_WEB_WORKERS, metrics_directory: Path | None = None
+) -> list[ChildSpec]:
+    """The three processes of ``onewindow demo``: web (gunicorn), background worker and scheduler.
+
+    With ``metrics_directory`` the web workers share their Prometheus counters through it (multiprocess
+    mode); only gunicorn gets it, because gunicorn empties the directory when it starts.
+    """
+    cli = [sys.executable, "-m", "onewindow.cli"]
+    web_env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics_directory)} if metrics_directory is not None else {}
+    serve = [*cli, "serve", "--workers", str(web_workers), "--bind", f"127.0.0.1:{port}"]
     return [
-        ChildSpec(
-            "web",
-            [
-                python,
-                "-m",
-                "onewindow.cli",
-                "serve",
-                "--workers",
-                str(web_workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-        ),
-        ChildSpec("worker", [python, "-m", "onewindow.cli", "worker"]),
-        ChildSpec("scheduler", [python, "-m", "onewindow.cli", "scheduler"]),
+        ChildSpec("web", serve, extra_env=web_env),
+        ChildSpec("worker", [*cli, "worker"]),
+        ChildSpec("scheduler", [*cli, "scheduler"]),
     ]
 
 
@@ -257,8 +255,6 @@ def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
     _django_setup(environment="demo")
     from django.conf import settings
 
-    # One set of counters for the two web workers (see onewindow/core/exposition.py).
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path(settings.VAR_DIR) / "prometheus"))
     print("Applying database migrations... / 正在执行数据库迁移……", flush=True)
     code = _call("migrate", "--no-input", "--verbosity", "0")
     if code:
@@ -279,8 +275,12 @@ def cmd_demo(args: argparse.Namespace, extra: list[str]) -> int:
         "Press Ctrl-C to stop / 按 Ctrl-C 停止\n",
         flush=True,
     )
+    # One set of counters for the web workers (see onewindow/core/exposition.py).
+    metrics_directory = Path(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR") or Path(settings.VAR_DIR) / "prometheus"
+    )
     return supervise(
-        demo_children(port=port, web_workers=args.web_workers),
+        demo_children(port=port, web_workers=args.web_workers, metrics_directory=metrics_directory),
         env=os.environ,
         ready_check=_healthz_answers(url),
         on_ready=lambda: print(f"Ready / 已就绪: {url}", flush=True),
@@ -401,12 +401,16 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True, metavar="COMMAND")
     calendar_import = calendar_commands.add_parser(
         "import",
-        help="Import a year's official holiday schedule (State Council notice) from FILE.",
+        help="Load a year's holidays and make-up working days (State Council notice) from FILE.",
         description="Import a holiday schedule (manage.py calendar_import); other options are passed to it.",
     )
-    calendar_import.add_argument("file", metavar="FILE", help="The schedule file to import.")
+    calendar_import.add_argument("file", metavar="FILE", help="CSV (date,kind,name) or JSON file, one year.")
+    calendar_import.add_argument("--year", type=int, default=None, help="The year the file must describe.")
     calendar_import.add_argument(
-        "--dry-run", action="store_true", help="Validate and show changes; save nothing."
+        "--dry-run", action="store_true", help="Check the file and report; change nothing."
+    )
+    calendar_import.add_argument(
+        "--note", default="", help="Recorded with the year, e.g. the notice's number."
     )
     calendar_import.set_defaults(handler=cmd_calendar_import, passthrough=True)
 

@@ -1,12 +1,15 @@
 """Loading the demo dataset (``onewindow.demo.data``), idempotently.
 
 Running the loader again changes nothing: every object is looked up by its natural key (division, department
-and service point code, username, user + role + department) and only created when missing or updated when it
-differs from the dataset; passwords are reused from the accounts file and TOTP devices are kept, so the
-authenticator apps people set up keep working. New accounts and roles go through the accounts actions
-(``user_create``, ``membership_grant``), which audit them; the rest (divisions, departments, service points,
-TOTP devices, corrections of existing demo objects) has no action yet and is written through the models, with
-one ``demo.loaded`` audit record for the whole load when anything changed.
+and service point code, username, user + role + department) and only created when missing, or corrected when
+it differs from the dataset; passwords are reused from the accounts file and TOTP devices are kept, so the
+authenticator apps people set up keep working.
+
+Creations and corrections go through the other apps' actions, which audit them: ``division_create``,
+``department_create``/``department_update``, ``service_point_create``/``service_point_update`` and
+``membership_grant`` (organisations), ``user_create`` (accounts). There is no action yet to correct an
+existing account or membership, nor to enrol a TOTP device already confirmed, so those go through the models,
+and one ``demo.loaded`` audit record sums up the load whenever anything changed.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from onewindow.accounts.actions import membership_grant, user_create
+from onewindow.accounts.actions import user_create
 from onewindow.accounts.models import Membership, User
 from onewindow.accounts.roles import Kind, Role
 from onewindow.audit.actions import audit_append
@@ -35,6 +38,16 @@ from onewindow.demo.accounts_file import (
     read_passwords,
     totp_secret_from_hex,
     write_accounts,
+)
+from onewindow.organisations.actions import (
+    ServicePointDetails,
+    department_create,
+    department_update,
+    division_create,
+    divisions_load_from_package,
+    membership_grant,
+    service_point_create,
+    service_point_update,
 )
 from onewindow.organisations.models import Department, Division, ServicePoint
 
@@ -81,12 +94,8 @@ def new_demo_password() -> str:
             return f"{body[:8]}-{body[8:]}"
 
 
-def _upsert(model: type[ModelT], counts: _Counts, lookup: dict[str, Any], values: dict[str, Any]) -> ModelT:
-    """Create by natural key, or bring the existing row to ``values`` saving only the fields that differ."""
-    instance, created = model._default_manager.get_or_create(**lookup, defaults=values)
-    if created:
-        counts.created += 1
-        return instance
+def _correct(instance: ModelT, counts: _Counts, values: dict[str, Any]) -> ModelT:
+    """Bring an existing row back to the dataset's ``values``, saving only the fields that differ."""
     differing = [name for name, value in values.items() if getattr(instance, name) != value]
     if differing:
         for name in differing:
@@ -96,61 +105,84 @@ def _upsert(model: type[ModelT], counts: _Counts, lookup: dict[str, Any], values
     return instance
 
 
-def _ensure(model: type[ModelT], counts: _Counts, lookup: dict[str, Any], values: dict[str, Any]) -> ModelT:
-    """Create by natural key when missing; an existing row (e.g. loaded by a data migration) is left alone."""
-    instance, created = model._default_manager.get_or_create(**lookup, defaults=values)
-    counts.created += int(created)
-    return instance
-
-
-def _load_divisions(counts: _Counts) -> dict[str, Division]:
-    divisions: dict[str, Division] = {}
+def _load_divisions(counts: _Counts) -> None:
+    six_digit = [item.code for item in data.DIVISIONS if len(item.code) == 6]
+    if Division.objects.filter(code__in=six_digit).count() < len(six_digit):
+        # The data migration loads GB/T 2260; only a database emptied by hand lacks them.
+        counts.created += divisions_load_from_package(acting_user=None)
     for item in data.DIVISIONS:
-        parent = divisions[item.parent_code] if item.parent_code else None
-        divisions[item.code] = _ensure(
-            Division,
-            counts,
-            {"code": item.code},
-            {"name": item.name, "level": item.level, "parent_id": parent.pk if parent else None},
+        if len(item.code) == 12 and not Division.objects.filter(code=item.code).exists():
+            parent_code = item.parent_code or ""
+            division_create(code=item.code, name=item.name, parent_code=parent_code, acting_user=None)
+            counts.created += 1
+
+
+def _load_departments(counts: _Counts) -> dict[str, Department]:
+    existing = {d.code: d for d in Department.objects.select_related("division", "parent")}
+    for item in data.DEPARTMENTS:
+        department = existing.get(item.code)
+        if department is None:
+            department_create(
+                code=item.code,
+                name=item.name,
+                name_en=item.name_en,
+                credit_code=item.credit_code,
+                division_code=data.CITY_CODE,
+                acting_user=None,
+            )
+            counts.created += 1
+            continue
+        wanted = (item.name, item.name_en, item.credit_code, data.CITY_CODE, None, True)
+        current = (
+            department.name,
+            department.name_en,
+            department.credit_code,
+            department.division.code,
+            department.parent.code if department.parent else None,
+            department.is_active,
         )
-    return divisions
+        if current != wanted:
+            department_update(
+                department=department,
+                name=item.name,
+                name_en=item.name_en,
+                credit_code=item.credit_code,
+                division_code=data.CITY_CODE,
+                parent_code=None,
+                is_active=True,
+                acting_user=None,
+            )
+            counts.updated += 1
+    return {d.code: d for d in Department.objects.filter(code__in=[d.code for d in data.DEPARTMENTS])}
 
 
-def _load_departments(counts: _Counts, city: Division) -> dict[str, Department]:
-    return {
-        item.code: _upsert(
-            Department,
-            counts,
-            {"code": item.code},
-            {
-                "name": item.name,
-                "name_en": item.name_en,
-                "credit_code": item.credit_code,
-                "division_id": city.pk,
-                "is_active": True,
-            },
+def _load_service_points(counts: _Counts) -> dict[str, ServicePoint]:
+    existing = {p.code: p for p in ServicePoint.objects.select_related("division")}
+    for item in data.SERVICE_POINTS:
+        details = ServicePointDetails(
+            name=item.name,
+            kind=item.kind.value,
+            division_code=item.division_code,
+            address=item.address,
+            opening_hours=item.opening_hours,
         )
-        for item in data.DEPARTMENTS
-    }
-
-
-def _load_service_points(counts: _Counts, divisions: dict[str, Division]) -> dict[str, ServicePoint]:
-    return {
-        item.code: _upsert(
-            ServicePoint,
-            counts,
-            {"code": item.code},
-            {
-                "name": item.name,
-                "kind": item.kind,
-                "division_id": divisions[item.division_code].pk,
-                "address": item.address,
-                "opening_hours": item.opening_hours,
-                "is_active": True,
-            },
+        point = existing.get(item.code)
+        if point is None:
+            service_point_create(code=item.code, details=details, acting_user=None)
+            counts.created += 1
+            continue
+        current = ServicePointDetails(
+            name=point.name,
+            kind=point.kind,
+            division_code=point.division.code,
+            address=point.address,
+            opening_hours=point.opening_hours,
+            phone=point.phone,
         )
-        for item in data.SERVICE_POINTS
-    }
+        if current != details or not point.is_active:
+            service_point_update(service_point=point, details=details, is_active=True, acting_user=None)
+            counts.updated += 1
+    return {p.code: p for p in ServicePoint.objects.filter(code__in=[p.code for p in data.SERVICE_POINTS])}
 
 
 def _account_values(account: data.DemoAccount) -> dict[str, Any]:
@@ -183,7 +215,7 @@ def _load_user(counts: _Counts, account: data.DemoAccount, password: str | None)
             acting_user=None,
         )
         counts.created += 1
-    user = _upsert(User, counts, {"pk": user.pk}, _account_values(account))
+    user = _correct(user, counts, _account_values(account))
     if password is None or not user.check_password(password):
         # The file was lost or edited: give the account a fresh password that the new file will record.
         password = new_demo_password()
@@ -225,7 +257,7 @@ def _load_memberships(
         # A time-bound role keeps its period across reloads; only an expired one is renewed.
         if account.valid_days and (membership.valid_until is None or membership.valid_until <= now):
             values.update(valid_from=now, valid_until=now + timedelta(days=account.valid_days))
-        _upsert(Membership, counts, {"pk": membership.pk}, values)
+        _correct(membership, counts, values)
 
 
 def _load_totp_device(counts: _Counts, user: User) -> TOTPDevice:
@@ -259,9 +291,9 @@ def demo_load(*, accounts_path: Path, acting_user: User | None = None) -> DemoLo
     counts = _Counts()
     entries: list[AccountEntry] = []
     with transaction.atomic():
-        divisions = _load_divisions(counts)
-        departments = _load_departments(counts, divisions[data.CITY_CODE])
-        service_points = _load_service_points(counts, divisions)
+        _load_divisions(counts)
+        departments = _load_departments(counts)
+        service_points = _load_service_points(counts)
         for account in data.ACCOUNTS:
             user, password = _load_user(counts, account, passwords.get(account.username))
             totp_secret = None

@@ -108,11 +108,11 @@ def test_records_returns_filtered_records_with_hashes_and_a_cursor(auditor_api: 
     client = auditor_api
 
     # when the auditor pages through failures two at a time
-    first = client.get(f"{BASE}/records", {"action": "auth.", "outcome": "failure", "limit": 2})
+    first = client.get(f"{BASE}/records", {"action": "auth.", "outcome": "failure", "limit": "2"})
     cursor = first.json()["next_before_seq"]
     second = client.get(
         f"{BASE}/records",
-        {"action": "auth.", "outcome": "failure", "limit": 2, "before_seq": int(cursor)},
+        {"action": "auth.", "outcome": "failure", "limit": "2", "before_seq": str(cursor)},
     )
 
     # then the newest come first, with hashes, and the cursor leads on

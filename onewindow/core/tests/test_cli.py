@@ -22,6 +22,8 @@ from onewindow.accounts.models import User
 from onewindow.cli import default_web_workers, demo_accounts_table, demo_children, gunicorn_argv, main
 from onewindow.core.models import ScheduledJob, WorkerHeartbeat
 from onewindow.core.tasks import worker_heartbeat
+from onewindow.workcalendar.models import CalendarYear
+from onewindow.workcalendar.tests.helpers import FAKE_2027_CSV
 
 SUBCOMMANDS = [
     [],
@@ -219,6 +221,22 @@ def test_calendar_import_of_a_missing_file_fails() -> None:
 
 
 @pytest.mark.django_db
+def test_calendar_import_passes_its_options_to_the_command(tmp_path: Path) -> None:
+    # given a year's schedule file
+    path = tmp_path / "2027.csv"
+    path.write_text(FAKE_2027_CSV, encoding="utf-8")
+
+    # when it is checked with --dry-run, then imported with a note
+    dry_run = main(["calendar", "import", str(path), "--year", "2027", "--dry-run"])
+    after_dry_run = CalendarYear.objects.filter(year=2027).exists()
+    imported = main(["calendar", "import", str(path), "--year", "2027", "--note", "State Council notice"])
+
+    # then the dry run saved nothing and the import saved the year with its note
+    assert (dry_run, after_dry_run, imported) == (0, False, 0)
+    assert CalendarYear.objects.get(year=2027).note == "State Council notice"
+
+
+@pytest.mark.django_db
 def test_audit_verify_of_an_intact_empty_chain_succeeds(settings: Settings, tmp_path: Path) -> None:
     settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
     assert main(["audit", "verify"]) == 0
@@ -238,11 +256,15 @@ def test_demo_refuses_to_run_under_production_settings(
 
 
 def test_demo_runs_web_worker_and_scheduler_through_the_command_line() -> None:
-    children = demo_children(port=8042, web_workers=2)
-    assert [(child.name, list(child.argv[1:])) for child in children] == [
-        ("web", ["-m", "onewindow.cli", "serve", "--workers", "2", "--bind", "127.0.0.1:8042"]),
-        ("worker", ["-m", "onewindow.cli", "worker"]),
-        ("scheduler", ["-m", "onewindow.cli", "scheduler"]),
+    children = demo_children(port=8042, web_workers=2, metrics_directory=Path("/run/ow/prometheus"))
+    assert [(child.name, list(child.argv[1:]), dict(child.extra_env)) for child in children] == [
+        (
+            "web",
+            ["-m", "onewindow.cli", "serve", "--workers", "2", "--bind", "127.0.0.1:8042"],
+            {"PROMETHEUS_MULTIPROC_DIR": "/run/ow/prometheus"},
+        ),
+        ("worker", ["-m", "onewindow.cli", "worker"], {}),
+        ("scheduler", ["-m", "onewindow.cli", "scheduler"], {}),
     ]
 
 

@@ -268,3 +268,22 @@ def test_probe_endpoints_are_public_and_metrics_depend_on_the_address_alone(
     # and the refused call changed nothing
     assert AuditRecord.objects.count() == audit_before
     assert list(WorkerHeartbeat.objects.values_list("name", "last_seen")) == heartbeats_before
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_ALLOWED_IPS=["127.0.0.1"], METRICS_TOKEN="", WORKER_HEARTBEAT_MAX_AGE_SECONDS=120)
+def test_probes_answer_a_staff_session_that_has_not_passed_two_factor_yet(
+    role_users: dict[str, object],
+) -> None:
+    # given a staff member signed in with the password only (no TOTP step yet)
+    _heartbeat("worker", age_seconds=1)
+    client = Client()
+    client.force_login(role_users["system_admin"])  # type: ignore[arg-type]
+
+    # when the probes are called in that session, then they answer as for anyone
+    # (while an ordinary page sends that session to the code step)
+    statuses = [
+        client.get(path, REMOTE_ADDR="127.0.0.1").status_code for path in ("/healthz", "/readyz", "/metrics")
+    ]
+    assert statuses == [200, 200, 200]
+    assert client.get("/").status_code == 302

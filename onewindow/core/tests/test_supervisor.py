@@ -52,12 +52,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _wait_for(path: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 def test_ctrl_c_stops_every_child_cleanly(tmp_path: Path) -> None:
     # given two long-running children and one that sends SIGINT to the supervisor after a second
     web, worker = tmp_path / "web", tmp_path / "worker"
@@ -134,3 +128,27 @@ def test_ready_callback_runs_once_when_the_check_first_passes(tmp_path: Path) ->
     )
     assert ready == ["ok"]
     assert len(checks) == 3
+
+
+def test_each_child_gets_the_environment_plus_its_own_variables(tmp_path: Path) -> None:
+    # given two children recording two variables, one child with an extra variable of its own
+    script = (
+        "import os, sys, time\n"
+        "open(sys.argv[1], 'w').write(os.environ.get('SHARED', '') + '|' + os.environ.get('OWN', ''))\n"
+        "time.sleep(60)\n"
+    )
+    web, worker = tmp_path / "web", tmp_path / "worker"
+    children = [
+        ChildSpec("web", [sys.executable, "-c", script, str(web)], extra_env={"OWN": "web-only"}),
+        ChildSpec("worker", [sys.executable, "-c", script, str(worker)]),
+        ChildSpec("ender", [sys.executable, "-c", "import time; time.sleep(1.5)"]),
+    ]
+
+    # when supervised until the third child ends
+    supervise(
+        children, env={"SHARED": "everyone", "PATH": os.environ["PATH"]}, stop_timeout=5, poll_interval=0.05
+    )
+
+    # then only the web child saw its own variable
+    assert web.read_text() == "everyone|web-only"
+    assert worker.read_text() == "everyone|"

@@ -227,3 +227,12 @@ def _file(name: str, text: str) -> object:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+
+def test_pages_speak_english_when_asked(role_users: dict[str, object], client_for: ClientFor) -> None:
+    client = client_for(role_users["window_clerk"])
+    response = client.get(COMPUTE_PAGE, HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert "Compute a deadline" in body
+    assert response.context["explanation"].summary_en().replace("'", "&#x27;") in body
+    assert "National Day" in body
