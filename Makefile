@@ -50,10 +50,10 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP_INSTALL) --editable .
 	touch $@
 
-# Plus the test, lint and type-checking tools (make test).
-$(VENV)/.installed-dev: $(VENV)/.installed
+# Plus the test, lint and type-checking tools (make test); one pip run, which also satisfies the above.
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP_INSTALL) --editable ".[dev]"
-	touch $@
+	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed ## Create .venv and install the runtime dependencies from the lock file
 

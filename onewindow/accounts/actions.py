@@ -245,6 +245,26 @@ def user_unlock(*, username: str, acting_user: User) -> int:
     return cleared
 
 
+def totp_devices_reset(*, username: str, acting_user: User) -> int:
+    """Remove an account's TOTP devices (security officer), after checking the person's identity in person.
+
+    The account's next sign-in goes to enrolment; sessions verified with a removed device stop counting as
+    verified. Returns the number of devices removed.
+    """
+    require_permission(acting_user, Permission.MANAGE_SECURITY, object_type="user", object_id=username)
+    with transaction.atomic():
+        user = User.objects.filter(username=username).first()
+        removed = TOTPDevice.objects.filter(user=user).delete()[0] if user is not None else 0
+        audit_append(
+            action="auth.otp_reset",
+            acting_user=acting_user,
+            object_type="user",
+            object_id=user.pk if user is not None else username,
+            details={"username": username, "devices_removed": removed},
+        )
+    return removed
+
+
 def totp_device_start(*, user: User) -> TOTPDevice:
     """Start TOTP enrolment: a new unconfirmed device with a fresh random secret (RFC 6238, SHA-1, 6 digits).
 

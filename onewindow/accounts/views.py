@@ -34,7 +34,13 @@ from django_otp import verify_token
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from onewindow.accounts.actions import password_change, totp_device_confirm, totp_device_start, user_unlock
+from onewindow.accounts.actions import (
+    password_change,
+    totp_device_confirm,
+    totp_device_start,
+    totp_devices_reset,
+    user_unlock,
+)
 from onewindow.accounts.forms import LoginForm, OtpForm, PasswordChangeForm, UnlockForm
 from onewindow.accounts.lockout import (
     locked_error,
@@ -136,12 +142,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
             auth_login(request, user)
             return redirect(_safe_next(request, next_url))
         else:
-            staff = user
             request.session.cycle_key()  # a fresh session id for the new privilege level
-            request.session[PENDING_USER_KEY] = staff.pk
+            request.session[PENDING_USER_KEY] = user.pk
             request.session[PENDING_SINCE_KEY] = time.time()
             request.session[PENDING_NEXT_KEY] = _safe_next(request, next_url)
-            return redirect(_second_step_url(staff))
+            return redirect(_second_step_url(user))
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -151,16 +156,15 @@ def _otp_step(request: HttpRequest, *, enrolling: bool) -> HttpResponse:
         if request.user.is_authenticated:
             return redirect(settings.LOGIN_REDIRECT_URL)
         return redirect("accounts:login")
-    device: TOTPDevice | None = confirmed_totp_device(user)
-    if enrolling and device is not None:
+    confirmed = confirmed_totp_device(user)
+    if enrolling and confirmed is not None:
         return redirect("accounts:otp")
-    if not enrolling and device is None:
+    if not enrolling and confirmed is None:
         return redirect("accounts:otp_enrol")
     if username_is_locked(request, user.get_username()):
         return lockout_response(request)
-    if enrolling:
-        device = unconfirmed_totp_device(user) or totp_device_start(user=user)
-    assert device is not None  # noqa: S101 - narrowed by the branches above
+    # Enrolment keeps showing the same secret until it is confirmed: the person may have scanned it already.
+    device = confirmed or unconfirmed_totp_device(user) or totp_device_start(user=user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["otp"]
@@ -275,8 +279,33 @@ def unlock_view(request: HttpRequest) -> HttpResponse:
         user_unlock(username=username, acting_user=acting_user)
         messages.success(request, _("The account %(username)s can sign in again.") % {"username": username})
         return redirect("accounts:unlock")
-    context = {"form": form, "accounts": locked_accounts(acting_user)}
+    context = {
+        "form": form,
+        "reset_form": UnlockForm(prefix="reset"),
+        "accounts": locked_accounts(acting_user),
+    }
     return render(request, "accounts/unlock.html", context)
+
+
+@permission_required(Permission.MANAGE_SECURITY)
+@require_POST
+def otp_reset_view(request: HttpRequest) -> HttpResponse:
+    """Security officer: remove someone's authenticator so they enrol a new one at their next sign-in."""
+    acting_user = cast(User, request.user)
+    form = UnlockForm(request.POST, prefix="reset")
+    if form.is_valid():
+        username = form.cleaned_data["username"]
+        removed = totp_devices_reset(username=username, acting_user=acting_user)
+        if removed:
+            messages.success(
+                request,
+                _("Two-factor authentication of %(username)s was reset.") % {"username": username},
+            )
+        else:
+            messages.warning(
+                request, _("%(username)s has no authenticator to reset.") % {"username": username}
+            )
+    return redirect("accounts:unlock")
 
 
 def lockout_response(

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from onewindow.audit.anchors import Anchor, anchor_append
-from onewindow.audit.chain import GENESIS_HASH, normalise_details, record_hash
+from onewindow.audit.chain import GENESIS_HASH, HASHED_FIELDS, normalise_details, record_hash
 from onewindow.audit.models import AuditRecord, Outcome
 from onewindow.core import metrics
 from onewindow.core.context import current_request_context
@@ -53,9 +54,9 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+def _lock_chain(database: BaseDatabaseWrapper) -> None:
+    if database.vendor == "postgresql":
+        with database.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
     # SQLite: the surrounding transaction began IMMEDIATE, so it already holds the database's write lock.
 
@@ -72,6 +73,46 @@ def _actor_role_and_department(user: User) -> tuple[str, str]:
     role = ",".join(sorted({str(grant.role) for grant in grants})) or str(user.kind)
     departments = {grant.department_code for grant in grants if grant.department_code}
     return role, departments.pop() if len(departments) == 1 else ""
+
+
+_TABLE = AuditRecord._meta.db_table
+_COLUMNS = (*HASHED_FIELDS, "hash")
+_HEAD_SQL = f"SELECT seq, hash FROM {_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608 - constant names
+_INSERT_SQL = f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"  # noqa: S608
+_INSERT_RETURNING_SQL = f"{_INSERT_SQL} RETURNING id"
+_RECORDED_AT = HASHED_FIELDS.index("recorded_at")
+_DETAILS = HASHED_FIELDS.index("details")
+_MODEL_FIELDS = [field.attname for field in AuditRecord._meta.concrete_fields]
+# Labelled counters looked up once: ``labels()`` takes a lock and a dictionary lookup on every call.
+_RECORDS_BY_OUTCOME = {outcome: metrics.AUDIT_RECORDS.labels(outcome=outcome) for outcome in Outcome.values}
+
+
+def _head_and_insert(database: BaseDatabaseWrapper, fields: dict[str, Any]) -> AuditRecord:
+    """Under the chain lock: read the head, chain ``fields`` to it and insert; returns the saved record.
+
+    Plain SQL rather than the ORM: these statements run while every other writer waits for the lock,
+    and the ORM's query building and model saving cost several times the statements themselves
+    (measured with benchmarks/audit_append.py, see docs/performance.md).
+    """
+    with database.cursor() as cursor:
+        cursor.execute(_HEAD_SQL)
+        head = cursor.fetchone()
+        fields["seq"], fields["prev_hash"] = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        fields["recorded_at"] = timezone.now()
+        digest = record_hash(fields)
+        params = [fields[name] for name in HASHED_FIELDS]
+        params[_RECORDED_AT] = database.ops.adapt_datetimefield_value(fields["recorded_at"])
+        params[_DETAILS] = database.ops.adapt_json_value(fields["details"], None)
+        params.append(digest)
+        if database.features.can_return_columns_from_insert:
+            cursor.execute(_INSERT_RETURNING_SQL, params)
+            primary_key = cursor.fetchone()[0]
+        else:
+            cursor.execute(_INSERT_SQL, params)
+            primary_key = cursor.lastrowid
+    fields["id"], fields["hash"] = primary_key, digest
+    # from_db builds the instance from positional values, several times faster than keyword arguments.
+    return AuditRecord.from_db(database.alias, _MODEL_FIELDS, [fields[name] for name in _MODEL_FIELDS])
 
 
 def audit_append(
@@ -97,30 +138,30 @@ def audit_append(
     if acting_user is not None and not role:
         role, default_department = _actor_role_and_department(acting_user)
         department_code = department_code or default_department
-    clean_details = normalise_details(_scrub(details or {}))
+    # Everything that does not depend on the chain's head is prepared before taking the lock.
+    fields: dict[str, Any] = {
+        "actor_id": acting_user.pk if acting_user is not None else None,
+        "actor_username": (acting_user.get_username() if acting_user is not None else actor_username)[:150],
+        "actor_role": role[:200],
+        "department_code": department_code[:20],
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id)[:100],
+        "outcome": str(outcome),
+        "client_address": context.client_address,
+        "request_id": context.request_id,
+        "channel": context.channel,
+        "details": normalise_details(_scrub(details or {})),
+    }
+    # The connection proxy resolves the thread's connection on every attribute access; resolve it once.
+    database = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        last = AuditRecord.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        fields: dict[str, Any] = {
-            "seq": seq,
-            "recorded_at": timezone.now(),
-            "actor_id": acting_user.pk if acting_user is not None else None,
-            "actor_username": acting_user.get_username() if acting_user is not None else actor_username,
-            "actor_role": role[:200],
-            "department_code": department_code[:20],
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id),
-            "outcome": str(outcome),
-            "client_address": context.client_address,
-            "request_id": context.request_id,
-            "channel": context.channel,
-            "details": clean_details,
-            "prev_hash": prev_hash,
-        }
-        record = AuditRecord.objects.create(**fields, hash=record_hash(fields))
-    metrics.AUDIT_RECORDS.labels(outcome=str(outcome)).inc()
+        _lock_chain(database)
+        record = _head_and_insert(database, fields)
+    counter = _RECORDS_BY_OUTCOME.get(fields["outcome"]) or metrics.AUDIT_RECORDS.labels(
+        outcome=fields["outcome"]
+    )
+    counter.inc()
     return record
 
 
@@ -167,7 +208,7 @@ def audit_purge(*, before: dt.datetime, acting_user: User | None) -> PurgeResult
         )
         raise AuditRetentionError(before, retention_days)
     with transaction.atomic():
-        _lock_chain()
+        _lock_chain(connections[DEFAULT_DB_ALIAS])
         first_seq = AuditRecord.objects.order_by("seq").values_list("seq", flat=True).first()
         head_seq = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first()
         if first_seq is None or head_seq is None:

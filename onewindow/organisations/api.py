@@ -10,7 +10,7 @@ from typing import cast
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from onewindow.accounts.api_auth import api_auth
@@ -90,7 +90,7 @@ def department_detail(request: HttpRequest, code: str) -> Department:
         "`department_code_taken`, `department_credit_code_taken`."
     ),
 )
-def department_create(request: HttpRequest, payload: DepartmentIn) -> tuple[int, Department]:
+def department_create(request: HttpRequest, payload: DepartmentIn) -> Status[Department]:
     try:
         department = actions.department_create(
             code=payload.code,
@@ -103,7 +103,7 @@ def department_create(request: HttpRequest, payload: DepartmentIn) -> tuple[int,
         )
     except RuleViolation as error:
         raise _refused(error) from None
-    return 201, department
+    return Status(201, department)
 
 
 @router.get(
@@ -137,7 +137,7 @@ def service_point_list(
         "the same account) and `membership_exists`."
     ),
 )
-def membership_create(request: HttpRequest, payload: MembershipIn) -> tuple[int, Membership]:
+def membership_create(request: HttpRequest, payload: MembershipIn) -> Status[Membership]:
     acting_user = cast(User, request.user)
     department = None
     if payload.department_code:
@@ -180,7 +180,7 @@ def membership_create(request: HttpRequest, payload: MembershipIn) -> tuple[int,
         )
     except RuleViolation as error:
         raise _refused(error) from None
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.delete(
@@ -190,11 +190,11 @@ def membership_create(request: HttpRequest, payload: MembershipIn) -> tuple[int,
     summary="Revoke a role",
     description="Same rights as granting. Error: 409 `membership_last_system_admin`.",
 )
-def membership_delete(request: HttpRequest, membership_id: int) -> tuple[int, None]:
+def membership_delete(request: HttpRequest, membership_id: int) -> Status[None]:
     acting_user = cast(User, request.user)
     membership = selectors.membership_for_user(acting_user, membership_id)
     try:
         actions.membership_revoke(membership=membership, acting_user=acting_user)
     except RuleViolation as error:
         raise _refused(error) from None
-    return 204, None
+    return Status(204, None)

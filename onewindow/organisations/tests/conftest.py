@@ -24,34 +24,41 @@ def divisions(db: None) -> None:
 @pytest.fixture
 def township(divisions: None) -> Division:
     return Division.objects.create(
-        code="350102001000", name="鼓东街道", level=DivisionLevel.TOWNSHIP, parent=Division.objects.get(code="350102")
+        code="350102001000",
+        name="鼓东街道",
+        level=DivisionLevel.TOWNSHIP,
+        parent=Division.objects.get(code="350102"),
     )
 
 
 @pytest.fixture
 def village(township: Division) -> Division:
-    return Division.objects.create(code="350102001001", name="南门社区", level=DivisionLevel.VILLAGE, parent=township)
+    return Division.objects.create(
+        code="350102001001", name="南门社区", level=DivisionLevel.VILLAGE, parent=township
+    )
 
 
 @pytest.fixture
 def hall(divisions: None) -> ServicePoint:
-    return ServicePointFactory(code="HALL-1", name="市民服务中心", kind=ServicePointKind.HALL)
+    return ServicePointFactory.create(code="HALL-1", name="市民服务中心", kind=ServicePointKind.HALL)
 
 
 @pytest.fixture
 def village_point(village: Division) -> ServicePoint:
-    return ServicePointFactory(code="VP-1", name="南门社区服务站", kind=ServicePointKind.COMMUNITY, division=village)
+    return ServicePointFactory.create(
+        code="VP-1", name="南门社区服务站", kind=ServicePointKind.COMMUNITY, division=village
+    )
 
 
 @pytest.fixture
 def other_department(divisions: None) -> Department:
-    return DepartmentFactory(code="OTHER", name="其他部门")
+    return DepartmentFactory.create(code="OTHER", name="其他部门")
 
 
 @pytest.fixture
 def new_staff(db: None) -> Callable[..., User]:
     def make(username: str = "newstaff", **kwargs: Any) -> User:
-        return UserFactory(username=username, kind=Kind.STAFF, **kwargs)
+        return UserFactory.create(username=username, kind=Kind.STAFF, **kwargs)
 
     return make
 

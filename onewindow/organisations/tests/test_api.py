@@ -71,7 +71,13 @@ def test_anyone_lists_divisions(role: str, callers: dict[str, Caller], village: 
 def test_divisions_without_parent_are_the_provinces(callers: dict[str, Caller], divisions: None) -> None:
     body = callers["anonymous"].get("/divisions").json()
     assert len(body) == 34
-    assert body[0] == {"code": "110000", "name": "北京市", "level": "province", "parent_code": None, "children_count": 16}
+    assert body[0] == {
+        "code": "110000",
+        "name": "北京市",
+        "level": "province",
+        "parent_code": None,
+        "children_count": 16,
+    }
 
 
 def test_an_unknown_parent_division_is_404(callers: dict[str, Caller], divisions: None) -> None:
@@ -89,7 +95,7 @@ def test_an_unknown_parent_division_is_404(callers: dict[str, Caller], divisions
 def test_anyone_finds_open_service_points(
     role: str, callers: dict[str, Caller], hall: ServicePoint, village_point: ServicePoint
 ) -> None:
-    ServicePointFactory(code="CLOSED", is_active=False)
+    ServicePointFactory.create(code="CLOSED", is_active=False)
 
     response = callers[role].get("/service-points", division="350102")
 
@@ -190,7 +196,9 @@ def test_a_refused_department_answers_with_the_rule(callers: dict[str, Caller]) 
 
 
 @pytest.mark.parametrize("role", ROLES_AND_ANONYMOUS)
-def test_who_may_grant_a_handler_role(role: str, callers: dict[str, Caller], new_staff: Callable[..., User]) -> None:
+def test_who_may_grant_a_handler_role(
+    role: str, callers: dict[str, Caller], new_staff: Callable[..., User]
+) -> None:
     user = new_staff()
 
     response = callers[role].post(
@@ -213,7 +221,9 @@ def test_who_may_grant_a_handler_role(role: str, callers: dict[str, Caller], new
 
 
 @pytest.mark.parametrize("role", ROLES_AND_ANONYMOUS)
-def test_who_may_revoke_a_handler_role(role: str, callers: dict[str, Caller], handler_membership: Membership) -> None:
+def test_who_may_revoke_a_handler_role(
+    role: str, callers: dict[str, Caller], handler_membership: Membership
+) -> None:
     response = callers[role].delete(f"/memberships/{handler_membership.pk}")
 
     if role in {"system_admin", "department_admin"}:
@@ -244,7 +254,9 @@ def test_membership_rules_answer_with_their_code(
     vendor = new_staff("vendor")
     until = (timezone.now() + timedelta(days=30)).isoformat()
 
-    missing_scope = admin.post("/memberships", {"username": "vendor", "role": "vendor_staff", "valid_until": until})
+    missing_scope = admin.post(
+        "/memberships", {"username": "vendor", "role": "vendor_staff", "valid_until": until}
+    )
     granted = admin.post(
         "/memberships",
         {"username": "vendor", "role": "vendor_staff", "valid_until": until, "system_codes": ["OW-PORTAL"]},
@@ -260,7 +272,9 @@ def test_membership_rules_answer_with_their_code(
     assert (separated.status_code, separated.json()["code"]) == (409, "membership_separation_of_duties")
     assert (resident.status_code, resident.json()["code"]) == (422, "membership_not_staff")
     assert (unknown.status_code, unknown.json()["message_en"]) == (422, "There is no account nobody.")
-    assert list(Membership.objects.filter(user=role_users["auditor"]).values_list("role", flat=True)) == ["auditor"]
+    assert list(Membership.objects.filter(user=role_users["auditor"]).values_list("role", flat=True)) == [
+        "auditor"
+    ]
 
 
 # --- query counts -------------------------------------------------------------------------------------
@@ -270,8 +284,8 @@ def test_list_endpoints_use_a_fixed_number_of_queries(
     callers: dict[str, Caller], django_assert_max_num_queries: Any, village_point: ServicePoint
 ) -> None:
     for number in range(30):
-        DepartmentFactory(code=f"Q{number}")
-        ServicePointFactory(code=f"SPQ{number}")
+        DepartmentFactory.create(code=f"Q{number}")
+        ServicePointFactory.create(code=f"SPQ{number}")
 
     # bearer lookup + last-used update + roles, then count + page
     with django_assert_max_num_queries(6):

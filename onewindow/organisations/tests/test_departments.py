@@ -1,5 +1,5 @@
-"""Departments: registration with a government agency's unified social credit code (GB 32100-2015: the
-code of a 机关 registered by the establishment administration starts with 11), changes, and who may read them."""
+"""Departments: registration with a government agency's unified social credit code (GB 32100-2015:
+the code of a 机关 registered by the establishment administration starts with 11), changes, and readers."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def create(acting_user: Any, **overrides: Any) -> Department:
 
 def test_system_admin_registers_a_department(role_users: dict[str, Any], divisions: None) -> None:
     # given
-    parent = DepartmentFactory(code="GOV", name="福州市人民政府")
+    parent = DepartmentFactory.create(code="GOV", name="福州市人民政府")
 
     # when
     department = create(role_users["system_admin"], parent_code="gov")
@@ -58,7 +58,12 @@ def test_system_admin_registers_a_department(role_users: dict[str, Any], divisio
         "PSB",
         "t_system_admin",
     )
-    assert record.details == {"name": "福州市公安局", "credit_code": PSB_CODE, "division": "350100", "parent": "GOV"}
+    assert record.details == {
+        "name": "福州市公安局",
+        "credit_code": PSB_CODE,
+        "division": "350100",
+        "parent": "GOV",
+    }
 
 
 ENTERPRISE_CODE = "91350100M000100Y43"
@@ -73,7 +78,8 @@ ENTERPRISE_CODE = "91350100M000100Y43"
             (
                 "department_code_format",
                 "部门代码应为 2–20 位大写字母、数字、连字符或下划线，并以字母开头。",
-                "A department code has 2–20 capital letters, digits, hyphens or underscores, starting with a letter.",
+                "A department code has 2–20 capital letters, digits, hyphens or underscores, "
+                "starting with a letter.",
             ),
         ),
         ({"name": " "}, "name", ("name_required", "请填写部门名称。", "Enter the department's name.")),
@@ -112,12 +118,20 @@ ENTERPRISE_CODE = "91350100M000100Y43"
         (
             {"parent_code": "NOPE"},
             "parent_code",
-            ("department_parent_not_found", "上级部门 NOPE 不存在。", "Parent department NOPE does not exist."),
+            (
+                "department_parent_not_found",
+                "上级部门 NOPE 不存在。",
+                "Parent department NOPE does not exist.",
+            ),
         ),
         (
             {"code": "TDEPT"},
             "code",
-            ("department_code_taken", "部门代码 TDEPT 已被使用。", "Department code TDEPT is already in use."),
+            (
+                "department_code_taken",
+                "部门代码 TDEPT 已被使用。",
+                "Department code TDEPT is already in use.",
+            ),
         ),
     ],
 )
@@ -165,7 +179,7 @@ def test_only_system_admins_register_departments(role: str, role_users: dict[str
 def test_update_changes_fields_and_audits_each_change(role_users: dict[str, Any], divisions: None) -> None:
     # given
     department = Department.objects.get(code="TDEPT")
-    parent = DepartmentFactory(code="GOV")
+    parent = DepartmentFactory.create(code="GOV")
     old_code = department.credit_code
 
     # when
@@ -221,7 +235,7 @@ def test_update_without_changes_writes_no_audit_record(role_users: dict[str, Any
 def test_a_department_cannot_be_under_itself_or_its_children(role_users: dict[str, Any]) -> None:
     # given: TDEPT → CHILD
     top = Department.objects.get(code="TDEPT")
-    DepartmentFactory(code="CHILD", parent=top)
+    DepartmentFactory.create(code="CHILD", parent=top)
 
     for parent_code in ("TDEPT", "CHILD"):
         with pytest.raises(RuleViolation) as refused:
@@ -267,7 +281,7 @@ def test_only_system_admins_change_departments(role: str, role_users: dict[str, 
 
 
 def test_directory_shows_active_departments_to_signed_in_users(role_users: dict[str, Any]) -> None:
-    DepartmentFactory(code="CLOSED", is_active=False)
+    DepartmentFactory.create(code="CLOSED", is_active=False)
 
     for role in ALL_ROLES:
         codes = list(selectors.departments_for_user(role_users[role]).values_list("code", flat=True))
@@ -287,13 +301,15 @@ def test_directory_refuses_anonymous_callers(db: None) -> None:
 def test_staff_management_is_for_system_admins_and_the_departments_own_admins(
     role_users: dict[str, Any], other_department: Department
 ) -> None:
-    assert list(selectors.departments_staffed_by(role_users["system_admin"]).values_list("code", flat=True)) == [
+    assert list(
+        selectors.departments_staffed_by(role_users["system_admin"]).values_list("code", flat=True)
+    ) == [
         "OTHER",
         "TDEPT",
     ]
-    assert list(selectors.departments_staffed_by(role_users["department_admin"]).values_list("code", flat=True)) == [
-        "TDEPT"
-    ]
+    assert list(
+        selectors.departments_staffed_by(role_users["department_admin"]).values_list("code", flat=True)
+    ) == ["TDEPT"]
     assert selectors.department_for_staff_management(role_users["department_admin"], "TDEPT").code == "TDEPT"
     with pytest.raises(PermissionDenied):
         selectors.department_for_staff_management(role_users["department_admin"], "OTHER")

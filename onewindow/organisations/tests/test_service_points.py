@@ -1,5 +1,5 @@
-"""Service points: service halls (政务服务大厅) and village/community service points (便民服务站), where people
-are served in person; the public finds the open ones."""
+"""Service points: service halls (政务服务大厅) and village/community service points (便民服务站),
+where people are served in person; the public finds the open ones."""
 
 from __future__ import annotations
 
@@ -43,7 +43,12 @@ def test_system_admin_opens_a_hall_and_a_village_point(role_users: dict[str, Any
         acting_user=admin,
     )
 
-    assert (hall.code, hall.kind, hall.division.code, hall.phone) == ("SP-HALL", "hall", "350100", "0591-12345678")
+    assert (hall.code, hall.kind, hall.division.code, hall.phone) == (
+        "SP-HALL",
+        "hall",
+        "350100",
+        "0591-12345678",
+    )
     assert (point.kind, point.division) == ("community", village)
     record = last_audit()
     assert (record.action, record.object_id) == ("service_point.created", "SP-VILLAGE")
@@ -132,7 +137,9 @@ def test_service_point_rules(
 def test_update_closes_a_point_and_audits_the_change(hall: ServicePoint, role_users: dict[str, Any]) -> None:
     updated = service_point_update(
         service_point=hall,
-        details=details(name="市民服务中心", division_code=hall.division.code, address="", opening_hours="", phone=""),
+        details=details(
+            name="市民服务中心", division_code=hall.division.code, address="", opening_hours="", phone=""
+        ),
         is_active=False,
         acting_user=role_users["system_admin"],
     )
@@ -142,11 +149,15 @@ def test_update_closes_a_point_and_audits_the_change(hall: ServicePoint, role_us
 
 
 @pytest.mark.parametrize("role", [role for role in ALL_ROLES if role != "system_admin"])
-def test_only_system_admins_manage_service_points(role: str, hall: ServicePoint, role_users: dict[str, Any]) -> None:
+def test_only_system_admins_manage_service_points(
+    role: str, hall: ServicePoint, role_users: dict[str, Any]
+) -> None:
     with pytest.raises(PermissionDenied):
         service_point_create(code="SP-NEW", details=details(), acting_user=role_users[role])
     with pytest.raises(PermissionDenied):
-        service_point_update(service_point=hall, details=details(), is_active=False, acting_user=role_users[role])
+        service_point_update(
+            service_point=hall, details=details(), is_active=False, acting_user=role_users[role]
+        )
 
     hall.refresh_from_db()
     assert (hall.name, hall.is_active) == ("市民服务中心", True)
@@ -154,9 +165,11 @@ def test_only_system_admins_manage_service_points(role: str, hall: ServicePoint,
     assert denial_count() == 2
 
 
-def test_public_list_filters_by_division_subtree_and_kind(hall: ServicePoint, village_point: ServicePoint) -> None:
-    ServicePointFactory(code="CLOSED", is_active=False)
-    ServicePointFactory(code="XM", division=Division.objects.get(code="350200"))
+def test_public_list_filters_by_division_subtree_and_kind(
+    hall: ServicePoint, village_point: ServicePoint
+) -> None:
+    ServicePointFactory.create(code="CLOSED", is_active=False)
+    ServicePointFactory.create(code="XM", division=Division.objects.get(code="350200"))
 
     def codes(**filters: Any) -> list[str]:
         return list(selectors.service_points_public(**filters).values_list("code", flat=True))
@@ -173,7 +186,13 @@ def test_public_list_filters_by_division_subtree_and_kind(hall: ServicePoint, vi
 
 @pytest.mark.parametrize(
     ("code", "prefix"),
-    [("350000", "35"), ("350100", "3501"), ("350102", "350102"), ("350102001000", "350102001"), ("350102001001", "350102001001")],
+    [
+        ("350000", "35"),
+        ("350100", "3501"),
+        ("350102", "350102"),
+        ("350102001000", "350102001"),
+        ("350102001001", "350102001001"),
+    ],
 )
 def test_division_prefix(code: str, prefix: str) -> None:
     assert selectors.division_prefix(code) == prefix
