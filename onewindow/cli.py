@@ -41,6 +41,7 @@ def _call(command: str, *arguments: str) -> int:
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import call_command, get_commands
     from django.core.management.base import CommandError
+    from django.db import DatabaseError
 
     if command not in get_commands():
         return _fail(
@@ -53,9 +54,15 @@ def _call(command: str, *arguments: str) -> int:
         return _fail(f"{command}: {error}", error.returncode)
     except ImproperlyConfigured as error:  # the production guard and settings errors
         return _fail(str(error))
+    except DatabaseError as error:
+        return _fail(_database_message(error))
     except SystemExit as exit_:
         return _exit_code(exit_)
     return 0
+
+
+def _database_message(error: Exception) -> str:
+    return f"数据库错误 / Database error ({type(error).__name__}): {error}"
 
 
 def _exit_code(exit_: SystemExit) -> int:
@@ -107,7 +114,7 @@ def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
         print(" ".join(argv))
         return 0
     _django_setup()
-    from django.db import connections
+    from django.db import DatabaseError, connections
 
     from onewindow.core.guards import DemoAccountsInProductionError, refuse_demo_accounts_in_production
 
@@ -115,6 +122,8 @@ def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
         refuse_demo_accounts_in_production()
     except DemoAccountsInProductionError as error:
         return _fail(str(error))
+    except DatabaseError as error:  # production only: the guard could not look
+        return _fail(_database_message(error))
     connections.close_all()
     sys.stdout.flush()
     sys.stderr.flush()

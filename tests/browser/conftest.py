@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,9 +88,13 @@ class PageProblems:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         page.on("response", on_response)
 
+    def describe(self) -> str:
+        """The problems, one a line; empty when there were none."""
+        return "\n  ".join([*self.console_errors, *self.page_errors, *self.failed_requests])
+
     def assert_none(self) -> None:
-        problems = [*self.console_errors, *self.page_errors, *self.failed_requests]
-        assert not problems, "browser reported problems:\n  " + "\n  ".join(problems)
+        problems = self.describe()
+        assert not problems, f"browser reported problems:\n  {problems}"
 
 
 @dataclass
@@ -174,25 +178,49 @@ def assert_accessible(page: Page, label: str) -> None:
     assert not violations, f"axe-core found serious/critical problems on {label}:\n{format_violations(violations)}"
 
 
-@pytest.fixture
-def role_clients(
-    role_users: dict[str, object], client_for: Callable[[object], Client]
-) -> dict[str, Client]:
-    """A Django test client per identity: each role in conftest.ALL_ROLES, anonymous, and then the two
-    half-signed-in staff states that the sign-in pages serve (password accepted, TOTP step pending;
-    no TOTP device yet, enrolment pending)."""
-    from onewindow.accounts.roles import Role  # noqa: PLC0415
-    from onewindow.accounts.tests.factories import staff_user  # noqa: PLC0415
+class RoleClients(Mapping[str, Client]):
+    """Django test clients by identity, in probing order, each signed in only when first used.
 
-    clients = {role: client_for(role_users[role]) for role in ALL_ROLES}
-    clients[ANONYMOUS] = Client()
-    pending = Client()
-    pending.force_login(role_users["window_clerk"])  # type: ignore[arg-type]
-    clients[STAFF_OTP_PENDING] = pending
-    enrolling = Client()
-    enrolling.force_login(staff_user(Role.WINDOW_CLERK, username="t_enrolling_clerk"))
-    clients[STAFF_ENROLMENT_PENDING] = enrolling
-    return clients
+    Identities: each role in conftest.ALL_ROLES, anonymous, then the two half-signed-in staff states
+    that the sign-in pages serve (password accepted with the TOTP step pending; no TOTP device yet).
+    """
+
+    def __init__(self, role_users: dict[str, Any], client_for: Callable[[object], Client]) -> None:
+        self._role_users = role_users
+        self._client_for = client_for
+        self._clients: dict[str, Client] = {}
+        self._names = [*ALL_ROLES, ANONYMOUS, STAFF_OTP_PENDING, STAFF_ENROLMENT_PENDING]
+
+    def _make(self, name: str) -> Client:
+        from onewindow.accounts.roles import Role  # noqa: PLC0415
+        from onewindow.accounts.tests.factories import staff_user  # noqa: PLC0415
+
+        if name in self._role_users:
+            return self._client_for(self._role_users[name])
+        client = Client()
+        if name == STAFF_OTP_PENDING:
+            client.force_login(self._role_users["window_clerk"])
+        elif name == STAFF_ENROLMENT_PENDING:
+            client.force_login(staff_user(Role.WINDOW_CLERK, username="t_enrolling_clerk"))
+        return client
+
+    def __getitem__(self, name: str) -> Client:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._clients:
+            self._clients[name] = self._make(name)
+        return self._clients[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+@pytest.fixture
+def role_clients(role_users: dict[str, Any], client_for: Callable[[object], Client]) -> RoleClients:
+    return RoleClients(role_users, client_for)
 
 
 def session_cookie(client: Client) -> str | None:

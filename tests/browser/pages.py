@@ -8,7 +8,7 @@ they answer GET with 405 (POST-only actions) or with something other than HTML (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +95,7 @@ class PageAccess:
         return role is not None and self.content_types[role].startswith("text/html")
 
 
-def probe(path: str, clients: dict[str, Client], *, stop_at_first: bool = True) -> PageAccess:
+def probe(path: str, clients: Mapping[str, Client], *, stop_at_first: bool = True) -> PageAccess:
     """GET ``path`` as each role in order, stopping at the first HTTP 200 when ``stop_at_first``."""
     statuses: dict[str, int] = {}
     content_types: dict[str, str] = {}

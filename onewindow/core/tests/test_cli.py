@@ -13,6 +13,8 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.db import OperationalError
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -141,6 +143,21 @@ def test_serve_in_production_refuses_to_start_with_a_demo_account(
     assert code == 1
     execv.assert_not_called()
     assert "Refusing to start" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_serve_in_production_does_not_start_when_the_guard_cannot_reach_the_database(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.PRODUCTION = True
+    with (
+        mock.patch.object(QuerySet, "count", side_effect=OperationalError("connection refused")),
+        mock.patch("os.execv") as execv,
+    ):
+        code = main(["serve"])
+    assert code == 1
+    execv.assert_not_called()
+    assert "Database error (OperationalError): connection refused" in capsys.readouterr().err
 
 
 @pytest.mark.django_db

@@ -175,7 +175,7 @@ def department_update(
     try:
         with transaction.atomic():
             locked = (
-                Department.objects.select_for_update()
+                Department.objects.select_for_update(of=("self",))
                 .select_related("division", "parent")
                 .get(pk=department.pk)
             )

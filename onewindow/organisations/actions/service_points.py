@@ -144,7 +144,11 @@ def service_point_update(
     require_system_admin(acting_user, object_type="service_point", object_id=service_point.code)
     values = _service_point_values(details)
     with transaction.atomic():
-        locked = ServicePoint.objects.select_for_update().select_related("division").get(pk=service_point.pk)
+        locked = (
+            ServicePoint.objects.select_for_update(of=("self",))
+            .select_related("division")
+            .get(pk=service_point.pk)
+        )
         changed = changes_applied(locked, {**values, "is_active": is_active})
         if changed:
             locked.save(update_fields=list(changed))
