@@ -113,6 +113,11 @@ def cmd_serve(args: argparse.Namespace, extra: list[str]) -> int:
     if args.print_command:
         print(" ".join(argv))
         return 0
+    metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_directory:
+        # prometheus_client writes a file there as soon as a metric gets its labels, which loading Django
+        # (for the guard) already does; gunicorn's on_starting then empties it.
+        Path(metrics_directory).mkdir(parents=True, exist_ok=True)
     _django_setup()
     from django.db import DatabaseError, connections
 

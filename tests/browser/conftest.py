@@ -88,6 +88,11 @@ class PageProblems:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         page.on("response", on_response)
 
+    def clear(self) -> None:
+        self.console_errors.clear()
+        self.page_errors.clear()
+        self.failed_requests.clear()
+
     def describe(self) -> str:
         """The problems, one a line; empty when there were none."""
         return "\n  ".join([*self.console_errors, *self.page_errors, *self.failed_requests])
@@ -102,6 +107,19 @@ class BrowserSession:
     context: BrowserContext
     page: Page
     problems: PageProblems
+    base_url: str
+
+    def set_display(
+        self, *, language: str = "zh-hans", large_text: bool = False, viewport: dict[str, int] | None = None
+    ) -> None:
+        """Switch language, large-text mode and viewport for the next page load (same session)."""
+        self.context.add_cookies(
+            [
+                {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": self.base_url},
+                {"name": "ow_large_text", "value": "1" if large_text else "0", "url": self.base_url},
+            ]
+        )
+        self.page.set_viewport_size(viewport or DESKTOP)  # type: ignore[arg-type]
 
 
 def session_cookie_for(user: Any, client_for: Callable[[object], Client]) -> str:
@@ -128,26 +146,24 @@ def open_browser(
         viewport: dict[str, int] | None = None,
     ) -> BrowserSession:
         context = browser.new_context(
-            base_url=live_server.url,
-            viewport=viewport or DESKTOP,  # type: ignore[arg-type]
-            locale="zh-CN" if language == "zh-hans" else "en-GB",
+            base_url=live_server.url, locale="zh-CN" if language == "zh-hans" else "en-GB"
         )
         contexts.append(context)
-        cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
-        if large_text:
-            cookies.append({"name": "ow_large_text", "value": "1", "url": live_server.url})
         if user is not None:
             session = session_cookie_for(user, client_for)
         if session is not None:
-            cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url})
-        context.add_cookies(cookies)  # type: ignore[arg-type]
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
         # An init script, not page.add_script_tag: our CSP (script-src 'self') blocks injected inline
         # scripts, and the CSP must stay on so that the test also catches our own inline code.
         context.add_init_script(path=str(AXE_SCRIPT))
         page = context.new_page()
         problems = PageProblems()
         problems.watch(page)
-        return BrowserSession(context, page, problems)
+        browser_session = BrowserSession(context, page, problems, live_server.url)
+        browser_session.set_display(language=language, large_text=large_text, viewport=viewport)
+        return browser_session
 
     yield make
     for context in contexts:

@@ -45,7 +45,7 @@ def test_every_page_answers_200_to_some_identity(role_clients: RoleClients) -> N
     unreachable = []
     for path in discover_paths():
         # When each role, anonymous and each sign-in state asks for it
-        access = probe(path, role_clients, stop_at_first=False)
+        access = probe(path, role_clients)
         # Then at least one gets it, unless the route is a POST-only action
         if access.first_allowed_role is None and not access.is_post_only:
             unreachable.append(f"{path}: {access.statuses}")
@@ -74,9 +74,10 @@ def test_page_has_no_serious_accessibility_problems(
         pytest.skip(f"{path} answers {access.content_types[role]}, not a page")
 
     failures: list[str] = []
+    session = open_browser(session=session_cookie(role_clients[role]))
     for variant, options in VARIANTS.items():
         # When it is opened in Chromium, continuing the very session that got the 200
-        session = open_browser(session=session_cookie(role_clients[role]), **options)
+        session.set_display(**options)
         response = session.page.goto(path)
 
         # Then it loads, axe-core finds nothing serious or critical and the browser reports no problem
@@ -90,5 +91,5 @@ def test_page_has_no_serious_accessibility_problems(
         problems = session.problems.describe()
         if problems:
             failures.append(f"{label}: browser reported\n  {problems}")
-        session.context.close()
+        session.problems.clear()
     assert not failures, "\n\n".join(failures)

@@ -1,7 +1,7 @@
-"""``/api/v1/audit/``: auditors only, every read audited (MLPS 2.0 / GB/T 22239-2019 §8.1.4.2, §8.1.4.3).
+"""``/api/v1/audit/``: auditors only, every read audited (MLPS 2.0 / GB/T 22239-2019).
 
-§8.1.4.2: separation of duties — the system administrator cannot read audit records; §8.1.4.3 a: refusals
-and the auditor's own reads are audited; §8.1.4.3 c: verification reports tampering.
+§8.1.4.2 c, §8.1.5.2: separation of duties — the system administrator cannot read audit records;
+§8.1.4.3 a: refusals and the auditor's own reads are audited; §8.1.4.3 c: verification reports tampering.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Auditor pages: search, detail and CSV export (MLPS 2.0 / GB/T 22239-2019 §8.1.4.2, §8.1.4.3).
+"""Auditor pages: search, detail and CSV export (MLPS 2.0 / GB/T 22239-2019).
 
-§8.1.4.2 (separation of duties, 三员分立): only the auditor reads audit records; the system administrator
-and every other role are refused. §8.1.4.3 a: the refusals and the auditor's own reads are audited.
+§8.1.4.2 c and §8.1.5.2 (separation of duties, 三员分立): only the auditor reads audit records; the system
+administrator and every other role are refused. §8.1.4.3 a and §8.1.5.2: the refusals and the auditor's
+own reads are audited.
 """
 
 from __future__ import annotations

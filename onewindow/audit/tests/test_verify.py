@@ -19,7 +19,9 @@ from onewindow.audit.actions import audit_anchor_write, audit_append
 from onewindow.audit.anchors import latest_anchor
 from onewindow.audit.chain import HASHED_FIELDS, record_hash
 from onewindow.audit.models import AuditRecord
+from onewindow.audit.tasks import audit_anchor
 from onewindow.audit.verify import verify_chain
+from onewindow.core.schedule import autodiscover_schedules
 
 pytestmark = pytest.mark.django_db
 Tamper = Callable[[str, list[Any]], None]
@@ -239,3 +241,15 @@ def test_anchor_file_lines_and_a_torn_last_line(anchor_file: Path) -> None:
 def test_no_anchor_is_written_for_an_empty_chain(anchor_file: Path) -> None:
     assert audit_anchor_write() is None
     assert not anchor_file.exists()
+
+
+def test_the_scheduler_writes_an_anchor_every_five_minutes(anchor_file: Path) -> None:
+    # given the audit app's registered periodic job
+    jobs = {job.name: job for job in autodiscover_schedules().jobs()}
+    assert jobs["audit_anchor"].every_seconds == 300
+    assert jobs["audit_anchor"].target is audit_anchor
+
+    # when the task runs, it anchors the head
+    _chain(2)
+    assert audit_anchor.call() == 2
+    assert latest_anchor(anchor_file) is not None

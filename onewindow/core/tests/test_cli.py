@@ -161,6 +161,21 @@ def test_serve_in_production_does_not_start_when_the_guard_cannot_reach_the_data
 
 
 @pytest.mark.django_db
+def test_serve_creates_the_metrics_directory_before_loading_django(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given multiprocess metrics in a directory that does not exist yet
+    directory = tmp_path / "run" / "prometheus"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+
+    # when serve starts, then the directory exists before gunicorn (or any metric) needs it
+    with mock.patch("os.execv") as execv:
+        main(["serve"])
+    assert directory.is_dir()
+    execv.assert_called_once()
+
+
+@pytest.mark.django_db
 def test_serve_in_production_without_demo_accounts_executes_gunicorn(settings: Settings) -> None:
     settings.PRODUCTION = True
     with mock.patch("os.execv") as execv:

@@ -345,3 +345,12 @@ def test_list_pages_use_a_fixed_number_of_queries(
     ):
         with django_assert_max_num_queries(12):
             assert client.get(reverse(name)).status_code == 200
+
+
+def test_pages_are_in_chinese_by_default_and_in_english_on_request(clients: dict[str, Client]) -> None:
+    url = reverse("organisations:department_list")
+    chinese = clients["system_admin"].get(url).content.decode()
+    english = clients["system_admin"].get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<h1 class="govuk-heading-l">部门</h1>' in chinese
+    assert '<h1 class="govuk-heading-l">Departments</h1>' in english
+    assert " style=" not in chinese  # strict CSP: no inline styles
