@@ -31,7 +31,7 @@ ALL_ROLES = [
 
 def pytest_configure(config: pytest.Config) -> None:
     # .mo files are build output (git-ignored); compile the .po catalogues once so Chinese text renders.
-    from scripts.compile_messages import compile_all  # noqa: PLC0415
+    from scripts.compile_messages import compile_all
 
     compile_all()
 

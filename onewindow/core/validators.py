@@ -83,8 +83,8 @@ GROUPING_DIVISION_CODES = frozenset(
     {"110100", "120100", "310100", "500100", "500200", "419000", "429000", "469000", "659000"}
 )
 
-# Codes of divisions abolished or renumbered since; ID numbers issued there keep them for life (GB 11643-1999
-# §5.1: the address code is that of the place of permanent residence when the number was first issued).
+# Codes of divisions abolished or renumbered since; ID numbers issued there keep them for life (GB 11643-1999:
+# the address code is that of the county of permanent residence when the number was first issued).
 HISTORICAL_DIVISION_CODES: dict[str, str] = {
     "110103": "北京市崇文区 (merged into 东城区, 2010)",
     "110104": "北京市宣武区 (merged into 西城区, 2010)",
@@ -240,7 +240,7 @@ class IdNumberParts(NamedTuple):
 
 
 def compute_id_number_check(first_seventeen: str) -> str:
-    """The check character of GB 11643-1999 §8.2 for the first 17 digits (ISO 7064 MOD 11-2)."""
+    """The check character of GB 11643-1999 for the first 17 digits (ISO 7064 MOD 11-2)."""
     if len(first_seventeen) != 17 or any(c not in "0123456789" for c in first_seventeen):
         message = f"expected 17 digits, got {first_seventeen!r}"
         raise ValueError(message)
@@ -334,7 +334,7 @@ def validate_id_number(value: str, *, today: datetime.date | None = None) -> str
 
 
 def parse_id_number(value: str, *, today: datetime.date | None = None) -> IdNumberParts:
-    """Division code, birth date and gender of a valid ID number (the sequence is odd for men, §5.3)."""
+    """Division code, birth date and gender of a valid ID number (the sequence is odd for men)."""
     code = validate_id_number(value, today=today)
     birth_date = datetime.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
     gender = Gender.MALE if int(code[16]) % 2 == 1 else Gender.FEMALE
@@ -421,12 +421,12 @@ GOVERNMENT_AGENCY_PREFIX = "11"  # 机构编制 + 机关
 
 
 def _organisation_value(character: str) -> int:
-    # GB 11714-1997 §4.2: digits keep their value, letters A–Z count 10–35.
+    # GB 11714-1997: digits keep their value, letters A–Z count 10–35.
     return int(character) if character.isdigit() else ord(character) - ord("A") + 10
 
 
 def compute_organisation_code_check(first_eight: str) -> str:
-    """The 9th character of an organisation code (GB 11714-1997 §5): 11 − Σ mod 11; 10 → X, 11 → 0."""
+    """The 9th character of an organisation code (GB 11714-1997): 11 − Σ mod 11; 10 → X, 11 → 0."""
     if len(first_eight) != 8 or any(c not in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" for c in first_eight):
         message = f"expected 8 digits or capital letters, got {first_eight!r}"
         raise ValueError(message)
@@ -438,7 +438,7 @@ def compute_organisation_code_check(first_eight: str) -> str:
 
 
 def compute_credit_code_check(first_seventeen: str) -> str:
-    """The 18th character (GB 32100-2015 §5): (31 − Σ mod 31) mod 31, written with the code's alphabet."""
+    """The 18th character (GB 32100-2015): (31 − Σ mod 31) mod 31, written with the code's alphabet."""
     if len(first_seventeen) != 17 or any(c not in CREDIT_CODE_CHARACTERS for c in first_seventeen):
         message = f"expected 17 characters of {CREDIT_CODE_CHARACTERS}, got {first_seventeen!r}"
         raise ValueError(message)

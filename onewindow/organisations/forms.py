@@ -52,7 +52,10 @@ class GovukForm(forms.Form):
             base = str(attrs.get("class", "")).split(" ")[0]
             if base in ERROR_CLASSES and ERROR_CLASSES[base] not in str(attrs["class"]):
                 attrs["class"] = f"{attrs['class']} {ERROR_CLASSES[base]}"
-            attrs["aria-describedby"] = f"id_{name}-error"
+            # Django points aria-describedby at the hint; the error message must be announced too.
+            auto_id = self[name].auto_id
+            hint = f"{auto_id}_helptext " if field.help_text else ""
+            attrs["aria-describedby"] = f"{hint}{auto_id}-error"
 
 
 def _code_input(width: int) -> forms.TextInput:

@@ -16,8 +16,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from onewindow.accounts.models import User
-from onewindow.accounts.roles import Kind, Permission
 from onewindow.accounts.permissions import user_has_permission
+from onewindow.accounts.roles import Kind, Permission
 
 Text = str | Promise
 

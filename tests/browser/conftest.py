@@ -173,7 +173,9 @@ def open_browser(
 def format_violations(violations: list[dict[str, Any]]) -> str:
     lines = []
     for violation in violations:
-        lines.append(f"[{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})")
+        lines.append(
+            f"[{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+        )
         for node in violation["nodes"][:5]:
             lines.append(f"    at {json.dumps(node['target'], ensure_ascii=False)}")
             summary = node.get("failureSummary", "").replace("\n", "\n       ")
@@ -185,13 +187,17 @@ def format_violations(violations: list[dict[str, Any]]) -> str:
 
 def blocking_axe_violations(page: Page) -> list[dict[str, Any]]:
     """Run axe-core on the page; return the violations with impact serious or critical."""
-    result: dict[str, Any] = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
     return [violation for violation in result["violations"] if violation["impact"] in BLOCKING_IMPACTS]
 
 
 def assert_accessible(page: Page, label: str) -> None:
     violations = blocking_axe_violations(page)
-    assert not violations, f"axe-core found serious/critical problems on {label}:\n{format_violations(violations)}"
+    assert not violations, (
+        f"axe-core found serious/critical problems on {label}:\n{format_violations(violations)}"
+    )
 
 
 class RoleClients(Mapping[str, Client]):
@@ -208,8 +214,8 @@ class RoleClients(Mapping[str, Client]):
         self._names = [*ALL_ROLES, ANONYMOUS, STAFF_OTP_PENDING, STAFF_ENROLMENT_PENDING]
 
     def _make(self, name: str) -> Client:
-        from onewindow.accounts.roles import Role  # noqa: PLC0415
-        from onewindow.accounts.tests.factories import staff_user  # noqa: PLC0415
+        from onewindow.accounts.roles import Role
+        from onewindow.accounts.tests.factories import staff_user
 
         if name in self._role_users:
             return self._client_for(self._role_users[name])

@@ -40,7 +40,7 @@ def _literal(pattern: Any) -> str | None:
     if isinstance(pattern, RegexPattern):
         if pattern.regex.groups:
             return None
-        text = str(pattern._regex).removeprefix("^").removesuffix("$").removesuffix(r"\Z")
+        text = str(pattern.regex.pattern).removeprefix("^").removesuffix("$").removesuffix(r"\Z")
         return None if _REGEX_SYNTAX.search(text) else text
     return None
 

@@ -51,7 +51,8 @@ def test_every_page_answers_200_to_some_identity(role_clients: RoleClients) -> N
             unreachable.append(f"{path}: {access.statuses}")
     assert unreachable == [], (
         "pages nobody can open (give them a role, add them to SKIPPED_PREFIXES in tests/browser/pages.py "
-        "with a reason, or register a sample URL in tests/browser/extra_urls.py):\n  " + "\n  ".join(unreachable)
+        "with a reason, or register a sample URL in tests/browser/extra_urls.py):\n  "
+        + "\n  ".join(unreachable)
     )
 
 

@@ -48,7 +48,7 @@ def test_reset_of_an_account_without_a_device_says_so(
     role_users: dict[str, object], client_for: Callable[[object], Client]
 ) -> None:
     officer = client_for(role_users["security_officer"])
-    officer.post(RESET_URL, {"reset-username": "t_resident"})
+    officer.post(RESET_URL, {"reset-username": "t_resident"}, HTTP_ACCEPT_LANGUAGE="en")
     page = officer.get(UNLOCK_URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "t_resident has no authenticator to reset." in page
 

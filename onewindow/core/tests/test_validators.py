@@ -1,10 +1,11 @@
 """Identifier validators.
 
 Standards covered:
-- GB 11643-1999 公民身份号码 (§5 structure, §8.2 check character, ISO 7064 MOD 11-2);
-- GB 32100-2015 法人和其他组织统一社会信用代码编码规则 (§4 structure, Table 1 registration authorities and
-  entity types, §5 check character);
-- GB 11714-1997 全国组织机构代码编制规则 (§5 check character);
+- GB 11643-1999 公民身份号码 (structure: address code, birth date, sequence; check character by
+  ISO 7064 MOD 11-2);
+- GB 32100-2015 法人和其他组织统一社会信用代码编码规则 (structure, the table of registration authorities and
+  entity types, check character);
+- GB 11714-1997 全国组织机构代码编制规则 (check character);
 - GB/T 2260 中华人民共和国行政区划代码.
 """
 
@@ -243,7 +244,7 @@ def test_any_single_character_change_of_an_id_number_fails(
 # --- Unified social credit codes: GB 32100-2015, GB 11714-1997 -----------------------------------------
 
 PUBLISHED_CREDIT_CODES = [
-    "91350100M000100Y43",  # the example of GB 32100-2015 §4
+    "91350100M000100Y43",  # the example commonly cited for GB 32100-2015
     "91440300708461136T",  # 华为技术有限公司 (business licence, published)
     "9144030071526726XG",  # 深圳市腾讯计算机系统有限公司
     "91330100716105852F",  # 阿里巴巴（中国）有限公司
@@ -267,7 +268,7 @@ def test_published_and_computed_credit_codes_are_valid(value: str) -> None:
 
 
 def test_computed_government_codes_are_exactly_these() -> None:
-    # Recomputed independently (GB 11714 §5, GB 32100 §5) so the helper itself is checked.
+    # Recomputed independently (GB 11714, GB 32100) so the helper itself is checked.
     assert GOVERNMENT_CREDIT_CODES[1:] == ["11350100003639483C", "11110108MB0000000L"]
 
 

@@ -71,6 +71,17 @@ def _parent_department(parent_code: str | None, *, department: Department | None
     return parent
 
 
+def _code_free(code: str) -> None:
+    if Department.objects.filter(code=code).exists():
+        raise RuleViolation(
+            "department_code_taken",
+            f"部门代码 {code} 已被使用。",
+            f"Department code {code} is already in use.",
+            field="code",
+            status=409,
+        )
+
+
 def _credit_code_free(credit_code: str, *, department: Department | None = None) -> None:
     holders = Department.objects.filter(credit_code=credit_code)
     if department is not None:
@@ -109,15 +120,7 @@ def department_create(
     credit_code = _government_credit_code(credit_code)
     division = division_by_code(division_code)
     parent = _parent_department(parent_code)
-    taken = RuleViolation(
-        "department_code_taken",
-        f"部门代码 {code} 已被使用。",
-        f"Department code {code} is already in use.",
-        field="code",
-        status=409,
-    )
-    if Department.objects.filter(code=code).exists():
-        raise taken
+    _code_free(code)
     _credit_code_free(credit_code)
     try:
         with transaction.atomic():
@@ -143,7 +146,10 @@ def department_create(
                 },
             )
     except IntegrityError:
-        raise taken from None  # the constraints decide between two concurrent creations
+        # The constraints decide between two concurrent creations; say which value the other one took.
+        _code_free(code)
+        _credit_code_free(credit_code)
+        raise
     return department
 
 

@@ -8,6 +8,7 @@ changes, anonymous visitors are sent to sign in.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -15,9 +16,13 @@ import pytest
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import ALL_ROLES
 from onewindow.accounts.models import Membership, User
+from onewindow.accounts.roles import Role
+from onewindow.accounts.tests.factories import staff_user
 from onewindow.audit.models import AuditRecord
 
 pytestmark = pytest.mark.django_db
@@ -132,11 +137,10 @@ def test_start_sends_anonymous_visitors_to_sign_in() -> None:
 
 
 def test_staff_member_without_roles_starts_on_the_landing_page(client_for: ClientFor) -> None:
-    # Given a staff account whose memberships have all ended
-    from onewindow.accounts.roles import Kind  # noqa: PLC0415
-    from onewindow.accounts.tests.factories import UserFactory  # noqa: PLC0415
-
-    user = UserFactory(kind=Kind.STAFF)
+    # Given a staff account, past two-factor sign-in, whose only membership has ended
+    user = staff_user(Role.WINDOW_CLERK)
+    Membership.objects.filter(user=user).update(valid_until=timezone.now() - timedelta(days=1))
+    TOTPDevice.objects.create(user=user, name="default", confirmed=True)
 
     # When they sign in
     response = client_for(user).get("/start/")
