@@ -7,7 +7,6 @@ in their own transaction, so the record survives the exception.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,14 +18,13 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onewindow.accounts.api_auth import token_hash
-from onewindow.accounts.models import ApiToken, Membership, User
+from onewindow.accounts.models import ApiToken, User
 from onewindow.accounts.permissions import require_permission
-from onewindow.accounts.roles import DEPARTMENT_ROLES, SEPARATED_ROLES, STAFF_ROLES, Kind, Permission, Role
+from onewindow.accounts.roles import Kind, Permission
 from onewindow.audit.actions import audit_append
 from onewindow.audit.models import Outcome
 from onewindow.core.context import current_request_context
 from onewindow.core.validators import validate_credit_code, validate_id_number, validate_mobile
-from onewindow.organisations.models import Department, ServicePoint
 
 
 def _bilingual(message_zh: str, message_en: str, code: str) -> ValidationError:
@@ -125,69 +123,6 @@ def user_deactivate(*, user: User, acting_user: User | None) -> User:
         )
     user.is_active = False
     return user
-
-
-def membership_grant(
-    *,
-    user: User,
-    role: Role | str,
-    department: Department | None = None,
-    service_point: ServicePoint | None = None,
-    valid_until: datetime | None = None,
-    system_codes: Sequence[str] = (),
-    acting_user: User | None,
-) -> Membership:
-    """Give a staff account a role (system administrator).
-
-    Department roles need a department; vendor staff are time-bound and scoped to named information systems;
-    no account may combine two of system administrator, security officer and auditor (MLPS 2.0 §8.1.4.2,
-    separation of duties).
-    """
-    _require_system_admin(acting_user, object_id=str(user.pk))
-    role = Role(role)
-    if user.kind != Kind.STAFF or role not in STAFF_ROLES:
-        raise _bilingual(
-            "只有工作人员账户可以被授予岗位角色。", "Only staff accounts hold staff roles.", "not_staff"
-        )
-    if (role in DEPARTMENT_ROLES) != (department is not None):
-        raise _bilingual(
-            "部门角色须且仅须指定一个部门。",
-            "A department role needs a department; other roles take none.",
-            "department_mismatch",
-        )
-    if role == Role.VENDOR_STAFF and (valid_until is None or not system_codes):
-        raise _bilingual(
-            "外包服务人员须指定有效期和所运维的信息系统。",
-            "Vendor staff need an end date and the information systems they operate.",
-            "vendor_scope_required",
-        )
-    with transaction.atomic():
-        # Lock the account so two concurrent grants cannot both pass the separation-of-duties check.
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        held = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-        if role in SEPARATED_ROLES and (held & SEPARATED_ROLES) - {role}:
-            raise _bilingual(
-                "系统管理员、安全管理员、审计员不得由同一账户兼任。",
-                "The system administrator, security officer and auditor roles cannot be combined.",
-                "separation_of_duties",
-            )
-        membership = Membership.objects.create(
-            user=user,
-            role=role,
-            department=department,
-            service_point=service_point,
-            valid_until=valid_until,
-            system_codes=list(system_codes),
-        )
-        audit_append(
-            action="membership.granted",
-            acting_user=acting_user,
-            object_type="user",
-            object_id=user.pk,
-            department_code=department.code if department else "",
-            details={"username": user.get_username(), "role": str(role), "system_codes": list(system_codes)},
-        )
-    return membership
 
 
 def password_change(*, user: User, old_password: str, new_password: str) -> User:

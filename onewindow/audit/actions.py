@@ -59,6 +59,7 @@ def _lock_chain(database: BaseDatabaseWrapper) -> None:
         with database.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
     # SQLite: the surrounding transaction began IMMEDIATE, so it already holds the database's write lock.
+    # SQLite: the surrounding transaction began IMMEDIATE, so it already holds the database's write lock.
 
 
 def _actor_role_and_department(user: User) -> tuple[str, str]:

@@ -9,82 +9,246 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('organisations', '0001_initial'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("organisations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('kind', models.CharField(choices=[('resident', 'Resident'), ('enterprise', 'Enterprise representative'), ('staff', 'Staff')], default='resident', max_length=12, verbose_name='kind')),
-                ('display_name', models.CharField(blank=True, max_length=100, verbose_name='display name')),
-                ('id_number', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name='resident ID number')),
-                ('real_name_verified', models.BooleanField(default=False, verbose_name='real-name verified')),
-                ('mobile', models.CharField(blank=True, max_length=11, verbose_name='mobile number')),
-                ('enterprise_credit_code', models.CharField(blank=True, max_length=18, verbose_name='enterprise unified social credit code')),
-                ('enterprise_name', models.CharField(blank=True, max_length=200, verbose_name='enterprise name')),
-                ('password_changed_at', models.DateTimeField(blank=True, null=True, verbose_name='password changed at')),
-                ('is_demo', models.BooleanField(default=False, help_text='Created by the demo loader; production refuses to start.', verbose_name='demo account')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("resident", "Resident"),
+                            ("enterprise", "Enterprise representative"),
+                            ("staff", "Staff"),
+                        ],
+                        default="resident",
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("display_name", models.CharField(blank=True, max_length=100, verbose_name="display name")),
+                (
+                    "id_number",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="resident ID number"
+                    ),
+                ),
+                ("real_name_verified", models.BooleanField(default=False, verbose_name="real-name verified")),
+                ("mobile", models.CharField(blank=True, max_length=11, verbose_name="mobile number")),
+                (
+                    "enterprise_credit_code",
+                    models.CharField(
+                        blank=True, max_length=18, verbose_name="enterprise unified social credit code"
+                    ),
+                ),
+                (
+                    "enterprise_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="enterprise name"),
+                ),
+                (
+                    "password_changed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="password changed at"),
+                ),
+                (
+                    "is_demo",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created by the demo loader; production refuses to start.",
+                        verbose_name="demo account",
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('client_address', models.CharField(blank=True, max_length=64)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("client_address", models.CharField(blank=True, max_length=64)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', 'expires_at'], name='accounts_ap_user_id_d53731_idx')],
+                "indexes": [
+                    models.Index(fields=["user", "expires_at"], name="accounts_ap_user_id_d53731_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('resident', 'Resident'), ('enterprise_representative', 'Enterprise representative'), ('window_clerk', 'Window clerk'), ('village_agent', 'Village/community agent'), ('department_handler', 'Department handler'), ('department_admin', 'Department administrator'), ('leader', 'Leader'), ('security_officer', 'Security officer'), ('auditor', 'Auditor'), ('system_admin', 'System administrator'), ('vendor_staff', 'Vendor staff'), ('supervisor', 'Third-party supervisor')], max_length=30, verbose_name='role')),
-                ('valid_from', models.DateTimeField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='valid until')),
-                ('system_codes', models.JSONField(blank=True, default=list, verbose_name='information systems')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='organisations.department')),
-                ('service_point', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='organisations.servicepoint')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("resident", "Resident"),
+                            ("enterprise_representative", "Enterprise representative"),
+                            ("window_clerk", "Window clerk"),
+                            ("village_agent", "Village/community agent"),
+                            ("department_handler", "Department handler"),
+                            ("department_admin", "Department administrator"),
+                            ("leader", "Leader"),
+                            ("security_officer", "Security officer"),
+                            ("auditor", "Auditor"),
+                            ("system_admin", "System administrator"),
+                            ("vendor_staff", "Vendor staff"),
+                            ("supervisor", "Third-party supervisor"),
+                        ],
+                        max_length=30,
+                        verbose_name="role",
+                    ),
+                ),
+                ("valid_from", models.DateTimeField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_until", models.DateTimeField(blank=True, null=True, verbose_name="valid until")),
+                (
+                    "system_codes",
+                    models.JSONField(blank=True, default=list, verbose_name="information systems"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="organisations.department",
+                    ),
+                ),
+                (
+                    "service_point",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="organisations.servicepoint",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membership',
-                'verbose_name_plural': 'memberships',
-                'constraints': [models.UniqueConstraint(fields=('user', 'role', 'department'), name='membership_unique_role_per_department')],
+                "verbose_name": "membership",
+                "verbose_name_plural": "memberships",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "role", "department"), name="membership_unique_role_per_department"
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('real_name_verified', False), ('id_number__isnull', False), _connector='OR'), name='user_real_name_verified_has_id_number'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("real_name_verified", False), ("id_number__isnull", False), _connector="OR"
+                ),
+                name="user_real_name_verified_has_id_number",
+            ),
         ),
     ]
