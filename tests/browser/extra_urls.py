@@ -14,9 +14,11 @@ an object to exist first: add an entry here for it. Each entry is either
 
       AXE_EXTRA_URLS.append(audit_record_detail)
 
-The sweep opens each page as the first role (``conftest.ALL_ROLES``, then anonymous) that gets HTTP 200,
-in Chinese and English, in large-text mode and at a 375 px viewport, and fails on any serious or critical
-axe-core finding. Functions run inside the test's database, so the objects they create are cleaned up.
+The sweep opens each page as the first identity that gets HTTP 200 (each role of ``conftest.ALL_ROLES``,
+anonymous, then the half-signed-in staff states), in Chinese and English, in large-text mode and at a
+375 px viewport, and fails on any serious or critical axe-core finding. Functions run inside the test's
+database, so the objects they create are cleaned up. Keep samples to one per kind of page: each costs a
+browser run.
 """
 
 from __future__ import annotations

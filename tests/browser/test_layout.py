@@ -95,8 +95,8 @@ def test_language_switch_changes_the_page_language(open_browser: OpenBrowser) ->
 
     # When the user chooses English with the keyboard
     page.get_by_role("button", name="English").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
     # Then the same page comes back in English
     assert page.url.endswith("/accessibility/")
@@ -104,8 +104,8 @@ def test_language_switch_changes_the_page_language(open_browser: OpenBrowser) ->
     assert page.locator("h1").inner_text() == "Accessibility statement"
 
     # When they switch back, then it is Chinese again
-    page.get_by_role("button", name="简体中文").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="简体中文").click()
     assert page.get_attribute("html", "lang") == "zh-CN"
     session.problems.assert_none()
 
@@ -118,8 +118,8 @@ def test_large_text_toggle_scales_the_text_and_is_remembered(open_browser: OpenB
     assert _root_font_size(page) == "16px"
 
     # When the user turns large text on
-    page.get_by_role("button", name="大字模式").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="大字模式").click()
 
     # Then they are back on the same page with the root font at 125 % and the choice remembered
     assert page.url.endswith("/accessibility/")
@@ -130,8 +130,8 @@ def test_large_text_toggle_scales_the_text_and_is_remembered(open_browser: OpenB
     assert_accessible(page, "/ in large-text mode")
 
     # When they turn it off again, then the normal size is back
-    page.get_by_role("button", name="关闭大字模式").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="关闭大字模式").click()
     assert _root_font_size(page) == "16px"
     session.problems.assert_none()
 
@@ -189,8 +189,8 @@ def test_language_switch_works_without_javascript(browser: Any, live_server: Any
     page.goto("/")
 
     # When the user switches to English
-    page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
 
     # Then the page is in English: the forms are plain HTML, no script needed
     assert page.get_attribute("html", "lang") == "en"
