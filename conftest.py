@@ -9,9 +9,9 @@ from datetime import timedelta
 
 os.environ.setdefault("ONEWINDOW_ENV", "test")
 
-import pytest  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.utils import timezone  # noqa: E402
+import pytest
+from django.test import Client
+from django.utils import timezone
 
 ALL_ROLES = [
     "resident",
@@ -49,24 +49,27 @@ def role_users(db: None) -> dict[str, object]:
     from onewindow.accounts.tests.factories import UserFactory
     from onewindow.organisations.tests.factories import DepartmentFactory
 
-    department = DepartmentFactory(code="TDEPT", name="测试部门", name_en="Test department")
+    department = DepartmentFactory.create(code="TDEPT", name="测试部门", name_en="Test department")
     users: dict[str, object] = {}
     for role in ALL_ROLES:
         if role == "resident":
-            user = UserFactory(username="t_resident", kind=Kind.RESIDENT, id_number="11010519491231002X")
+            user = UserFactory.create(
+                username="t_resident", kind=Kind.RESIDENT, id_number="11010519491231002X"
+            )
         elif role == "enterprise_representative":
-            user = UserFactory(
+            user = UserFactory.create(
                 username="t_enterprise_representative",
                 kind=Kind.ENTERPRISE,
                 enterprise_credit_code="91350100M000100Y43",
             )
         else:
-            user = UserFactory(username=f"t_{role}", kind=Kind.STAFF)
+            user = UserFactory.create(username=f"t_{role}", kind=Kind.STAFF)
             Membership.objects.create(
                 user=user,
                 role=Role(role),
                 department=department if role in {"department_handler", "department_admin"} else None,
                 valid_until=timezone.now() + timedelta(days=30) if role == "vendor_staff" else None,
+                system_codes=["OW-PORTAL"] if role == "vendor_staff" else [],
             )
             key = secrets.token_hex(20)
             TOTPDevice.objects.create(user=user, name="default", confirmed=True, key=key)
@@ -108,7 +111,7 @@ def api_token_for(db: None) -> Callable[[object], str]:
 
         token = secrets.token_urlsafe(32)
         ApiToken.objects.create(
-            user=user,
+            user=user,  # type: ignore[misc]
             token_hash=token_hash(token),
             expires_at=timezone.now() + timedelta(seconds=settings.API_TOKEN_TTL_SECONDS),
         )

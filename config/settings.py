@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_str, secret_key_from_file
 
@@ -108,7 +107,9 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES: dict[str, Any] = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("ONEWINDOW_DB_CONN_MAX_AGE", default=60), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=env_int("ONEWINDOW_DB_CONN_MAX_AGE", default=60),
+            conn_health_checks=True,
         )
     }
 else:
@@ -126,7 +127,9 @@ else:
                     "PRAGMA busy_timeout=20000;"
                 ),
             },
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")} if env_bool("ONEWINDOW_TEST_SQLITE_FILE", default=False) else {},
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")}
+            if env_bool("ONEWINDOW_TEST_SQLITE_FILE", default=False)
+            else {},
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -207,9 +210,9 @@ SECURE_SSL_REDIRECT = env_bool("ONEWINDOW_SSL_REDIRECT", default=False)
 # Probes and scrapers talk plain HTTP to the web server itself, behind the TLS-terminating proxy.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("ONEWINDOW_HSTS_SECONDS", default=0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool(
-    "ONEWINDOW_BEHIND_PROXY", default=False
-) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("ONEWINDOW_BEHIND_PROXY", default=False) else None
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
