@@ -28,9 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "web/home.html",
         {
             "audiences": audiences_for(request.user),
-            "service_points_url": existing_url(
-                ("organisations:service_points", "/service-points/", "/api/v1/service-points")
-            ),
+            "service_points_url": existing_url(("organisations:service_points", "/service-points/")),
+            # The public list as data, for apps and kiosks, while there is no page for it.
+            "service_points_api_url": existing_url(("/api/v1/organisations/service-points",)),
         },
     )
 

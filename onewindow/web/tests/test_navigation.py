@@ -127,3 +127,18 @@ def test_current_page_is_marked_in_the_navigation(role_users: dict[str, Any], cl
     assert '<a class="govuk-service-navigation__link" href="/resident/" aria-current="page">' in (
         response.content.decode()
     )
+
+
+def test_landing_page_offers_each_audience_and_the_service_point_list() -> None:
+    # Given an anonymous visitor
+    # When they open the landing page
+    body = Client().get("/").content.decode()
+
+    # Then it leads residents, enterprises and staff to their pages
+    for path in ("/resident/", "/enterprise/", "/workbench/"):
+        assert f'<a class="govuk-link" href="{path}">' in body
+    # and to the public list of service points where one exists
+    api_url = existing_url(["/api/v1/organisations/service-points"])
+    if api_url is None:
+        pytest.skip("the organisations API is not installed")
+    assert f'<a class="govuk-link" href="{api_url}">服务网点名录（JSON）</a>' in body
