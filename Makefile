@@ -85,12 +85,14 @@ typecheck: install-dev ## mypy --strict with django-stubs
 test-sqlite: install-dev ## The whole pytest suite on SQLite (DATABASE_URL ignored)
 	env -u DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test-postgres: install-dev ## The whole pytest suite on the PostgreSQL in DATABASE_URL (skipped if unset)
+# The browser tests check what pages look like and how accessible they are, which does not depend on the
+# database, so they run once, on SQLite; everything else runs again here.
+test-postgres: install-dev ## The pytest suite but browser tests on the PostgreSQL in DATABASE_URL, if set
 	@if [ -z "$${DATABASE_URL:-}" ]; then \
 		echo "DATABASE_URL is not set: PostgreSQL run skipped (.ci/run sets it)"; \
 	else \
 		echo "PostgreSQL run: $${DATABASE_URL%%\?*}"; \
-		$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS); \
 	fi
 
 # --- running --------------------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ accounts exactly as on the sign-in page (MLPS 2.0 §8.1.4.1 b).
 
 from __future__ import annotations
 
+import contextlib
 from typing import cast
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django_otp import verify_token
 from ninja import Router, Status
 
@@ -33,6 +35,17 @@ auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"])
 
 _ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+def _settle_form_body(request: HttpRequest) -> None:
+    """Parse (or give up on) ``request.POST`` before django-axes reads it while recording a failure.
+
+    The credentials come from the JSON body; a request whose Content-Type claims a form it is not would
+    otherwise make axes' read of ``request.POST`` raise, and a wrong password would answer an HTML 400
+    instead of the documented JSON 401. After a failed parse Django leaves ``request.POST`` empty.
+    """
+    with contextlib.suppress(MultiPartParserError):
+        request.POST  # noqa: B018 - the read is the point
 
 
 def _second_factor_refused(request: HttpRequest, user: User, code: str) -> ApiError:
@@ -61,6 +74,7 @@ def _second_factor_refused(request: HttpRequest, user: User, code: str) -> ApiEr
     ),
 )
 def token_create(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    _settle_form_body(request)
     found = authenticate(request=request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
         raise locked_error()
