@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # A variable read by the settings helpers (config/env.py) or straight from os.environ.
 ENVIRONMENT_READ = re.compile(
-    r"""(?:env_(?:str|bool|int|list)\(\s*|os\.environ(?:\.get)?[\[(]\s*|os\.environ\.setdefault\(\s*)"""
+    r"""(?:env_(?:str|bool|int|list)\(\s*|os\.environ(?:\.get|\.setdefault)?[\[(]\s*|os\.getenv\(\s*)"""
     r"""["']([A-Z][A-Z0-9_]*)["']"""
 )
 # Set for Django itself by manage.py, wsgi/asgi and the command line: not a OneWindow setting.
