@@ -24,7 +24,8 @@ from onewindow.accounts.selectors import (
     session_is_verified,
 )
 
-_ALWAYS_OPEN_PREFIXES = ("/healthz", "/readyz", "/metrics", "/i18n/", "/api/", "/favicon.ico")
+# /display/ is the large-text toggle: older users must be able to enlarge the text of the TOTP step too.
+_ALWAYS_OPEN_PREFIXES = ("/healthz", "/readyz", "/metrics", "/i18n/", "/display/", "/api/", "/favicon.ico")
 
 
 class StaffTwoFactorMiddleware:
