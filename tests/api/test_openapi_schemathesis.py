@@ -7,10 +7,13 @@ conformance is the next step (see docs/api.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from config.wsgi import application
@@ -20,6 +23,22 @@ from config.wsgi import application
 CHECKS = [schemathesis.checks.not_a_server_error]
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection() -> Iterator[None]:
+    """Calls go straight to the WSGI application, whose request signals would close the test's connection.
+
+    Django's own test client disconnects ``close_old_connections`` the same way: inside the test's
+    transaction the connection is not in autocommit mode, and on PostgreSQL closing it loses the transaction.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_openapi_document_is_served_and_names_every_router(client: Any) -> None:
