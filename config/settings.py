@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "onewindow.core.middleware.RequestContextMiddleware",
+    "onewindow.core.middleware.RejectNulCharactersMiddleware",
     "onewindow.core.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

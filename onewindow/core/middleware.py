@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import structlog
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from onewindow.core import metrics
 from onewindow.core.context import RequestContext, reset_request_context, set_request_context
@@ -119,3 +119,38 @@ class MetricsMiddleware:
         ).inc()
         metrics.HTTP_LATENCY.labels(route=route).observe(time.perf_counter() - started)
         return response
+
+
+_NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
+
+
+class RejectNulCharactersMiddleware:
+    """Refuses requests carrying NUL characters (U+0000) in the path, query string or body with a 400.
+
+    No legitimate form field, identifier or query contains one, and PostgreSQL text columns cannot store
+    it, so such a value would otherwise surface as a server error deep inside an action.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        target = (request.path + "?" + request.META.get("QUERY_STRING", "")).encode("utf-8", "replace")
+        # Only JSON and URL-encoded bodies are read here: multipart uploads stream to files and are checked
+        # by content elsewhere, and reading them into memory would defeat that.
+        content_type = request.content_type or ""
+        checked_body = content_type in {"application/json", "application/x-www-form-urlencoded"}
+        body = request.body if checked_body and request.method in {"POST", "PUT", "PATCH", "DELETE"} else b""
+        if any(marker in target for marker in _NUL_MARKERS[:2]) or any(
+            marker in body for marker in _NUL_MARKERS
+        ):
+            return JsonResponse(
+                {
+                    "code": "nul_character",
+                    "message": "请求中含有不允许的空字符（U+0000）。",
+                    "message_zh": "请求中含有不允许的空字符（U+0000）。",
+                    "message_en": "The request contains a NUL character (U+0000), which is not allowed.",
+                },
+                status=400,
+            )
+        return self.get_response(request)
