@@ -9,28 +9,13 @@ from collections.abc import Iterable, Iterator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from onewindow.audit.chain import HASHED_FIELDS
 from onewindow.audit.models import AuditRecord
 
 # Excel needs the byte-order mark to read UTF-8 (and so Chinese) correctly.
 BOM = "\ufeff"
-COLUMNS = (
-    "seq",
-    "recorded_at",
-    "actor_id",
-    "actor_username",
-    "actor_role",
-    "department_code",
-    "action",
-    "object_type",
-    "object_id",
-    "outcome",
-    "client_address",
-    "request_id",
-    "channel",
-    "details",
-    "prev_hash",
-    "hash",
-)
+# Every hashed field plus the hash itself, so an exported row can be re-verified on its own.
+COLUMNS = (*HASHED_FIELDS, "hash")
 # A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection); such
 # cells get a leading apostrophe. The API returns the raw values.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
