@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "onewindow.organisations",
     "onewindow.accounts",
     "onewindow.workcalendar",
+    "onewindow.services",
+    "onewindow.materials",
+    "onewindow.applications",
+    "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
 ]
@@ -197,10 +201,26 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("ONEWINDOW_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("ONEWINDOW_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Materials and documents go to an S3-compatible object store when a bucket is named (MinIO, Ceph, OSS...).
+S3_BUCKET = env_str("ONEWINDOW_S3_BUCKET")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("ONEWINDOW_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("ONEWINDOW_S3_REGION") or None,
+            "access_key": env_str("ONEWINDOW_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("ONEWINDOW_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- Security headers -----------------------------------------------------------------------------
@@ -240,6 +260,41 @@ TASKS = {
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("ONEWINDOW_WORKER_HEARTBEAT_MAX_AGE", default=120)
 WORKER_HEARTBEAT_INTERVAL_SECONDS = env_int("ONEWINDOW_WORKER_HEARTBEAT_INTERVAL", default=30)
 TASK_RESULT_RETENTION_DAYS = env_int("ONEWINDOW_TASK_RESULT_RETENTION_DAYS", default=14)
+
+# --- Intake: materials, applications, notifications ---------------------------------------------
+# Largest accepted upload; larger files are refused before they are read in full.
+UPLOAD_MAX_BYTES = env_int("ONEWINDOW_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# ClamAV daemon for uploads: "tcp://host:3310" or "unix:///run/clamav/clamd.ctl"; unset = no scan.
+CLAMD = env_str("ONEWINDOW_CLAMD")
+CLAMD_TIMEOUT_SECONDS = env_int("ONEWINDOW_CLAMD_TIMEOUT", default=30)
+# The 6-digit division code that starts every tracking number (docs/applications.md).
+TRACKING_DIVISION_CODE = env_str("ONEWINDOW_DIVISION_CODE", "350100")
+# Administrative Licensing Law Art. 32: no notice within this many working days = accepted on receipt.
+ACCEPTANCE_DEEMED_DAYS = env_int("ONEWINDOW_ACCEPTANCE_DEEMED_DAYS", default=5)
+# Working days a department has to follow up a bad review (local rule, 5–15 seen).
+REVIEW_FOLLOW_UP_DAYS = env_int("ONEWINDOW_REVIEW_FOLLOW_UP_DAYS", default=10)
+# Pre-fill sources, tried in order (dotted paths of classes with the onewindow.forms.prefill interface).
+PREFILL_SOURCES = env_list(
+    "ONEWINDOW_PREFILL_SOURCES", default=["onewindow.forms.prefill.IdentityPrefillSource"]
+)
+# SMS: a dotted path to a sender class (onewindow.notifications.sms); the default only logs.
+SMS_SENDER = env_str("ONEWINDOW_SMS_SENDER", "onewindow.notifications.sms.LogSmsSender")
+EMAIL_HOST = env_str("ONEWINDOW_EMAIL_HOST")
+EMAIL_PORT = env_int("ONEWINDOW_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env_str("ONEWINDOW_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("ONEWINDOW_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("ONEWINDOW_EMAIL_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("ONEWINDOW_EMAIL_FROM", "OneWindow <noreply@onewindow.invalid>")
+# Without a mail server, messages are written to var/mail/ (one file each) so nothing is lost.
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
 # --- Operations -----------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("ONEWINDOW_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])

@@ -35,6 +35,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
     from django.http import Http404
     from ninja.errors import AuthenticationError, ValidationError
 
+    from onewindow.core.errors import FieldErrors, RuleViolation
+
     # Ninja's annotation widens each handler's argument to ``Exc | type[Exc]``; it always passes the instance.
     def on_api_error(request: HttpRequest, exc: object) -> HttpResponse:
         error = cast("ApiError", exc)
@@ -63,6 +65,25 @@ def install_error_handlers(api: NinjaAPI) -> None:
             request, {**body, "errors": cast("ValidationError", exc).errors}, status=422
         )
 
+    def on_rule_violation(request: HttpRequest, exc: object) -> HttpResponse:
+        violation = cast("RuleViolation", exc)
+        error = ApiError(violation.status, str(violation.code), violation.message_zh, violation.message_en)
+        body: dict[str, object] = dict(error.body())
+        if violation.field:
+            body["field"] = violation.field
+        return api.create_response(request, body, status=error.status)
+
+    def on_field_errors(request: HttpRequest, exc: object) -> HttpResponse:
+        invalid = cast("FieldErrors", exc)
+        body = ApiError(
+            422, invalid.code, "提交的内容有误，请按提示修改。", "Some fields are not valid; see errors."
+        ).body()
+        return api.create_response(
+            request, {**body, "errors": [error.as_dict() for error in invalid.errors]}, status=422
+        )
+
+    api.add_exception_handler(RuleViolation, on_rule_violation)
+    api.add_exception_handler(FieldErrors, on_field_errors)
     api.add_exception_handler(ApiError, on_api_error)
     api.add_exception_handler(PermissionDenied, on_denied)
     api.add_exception_handler(Http404, on_not_found)
