@@ -36,3 +36,13 @@ api.add_router("/audit/", audit_router)  # /api/v1/audit/...
 from onewindow.organisations.api import router as organisations_router  # noqa: E402
 
 api.add_router("/organisations/", organisations_router)  # /api/v1/organisations/...
+
+from onewindow.applications.api import router as applications_router  # noqa: E402
+from onewindow.materials.api import router as materials_router  # noqa: E402
+from onewindow.notifications.api import router as notifications_router  # noqa: E402
+from onewindow.services.api import router as services_router  # noqa: E402
+
+api.add_router("/", services_router)  # /api/v1/services, /api/v1/admin/services
+api.add_router("/", materials_router)  # /api/v1/materials
+api.add_router("/", applications_router)  # /api/v1/applications, /api/v1/reviews
+api.add_router("/", notifications_router)  # /api/v1/notifications

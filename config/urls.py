@@ -11,5 +11,10 @@ urlpatterns = [
     path("admin/calendar/", include("onewindow.workcalendar.urls")),
     path("audit/", include("onewindow.audit.urls")),
     path("admin/organisations/", include("onewindow.organisations.urls")),
+    path("admin/services/", include("onewindow.services.admin_urls")),
+    path("services/", include("onewindow.services.urls")),  # public service guides and search
+    path("materials/", include("onewindow.materials.urls")),
+    path("notifications/", include("onewindow.notifications.urls")),
+    path("", include("onewindow.applications.urls")),  # /applications/, /window/, /agent/
     path("", include("onewindow.web.urls")),
 ]

@@ -1,0 +1,7 @@
+"""Materials API (placeholder router; endpoints are added by the intake work)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["materials"])
