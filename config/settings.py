@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "onewindow.organisations",
     "onewindow.accounts",
     "onewindow.workcalendar",
+    "onewindow.forms",
     "onewindow.services",
     "onewindow.materials",
     "onewindow.applications",
