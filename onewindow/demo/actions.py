@@ -50,6 +50,7 @@ from onewindow.organisations.actions import (
     service_point_update,
 )
 from onewindow.organisations.models import Department, Division, ServicePoint
+from onewindow.services.demo import demo_services_load
 
 logger = structlog.get_logger(__name__)
 
@@ -310,6 +311,7 @@ def demo_load(*, accounts_path: Path, acting_user: User | None = None) -> DemoLo
                     "id_number": account.id_number,
                 }
             )
+        counts.updated += demo_services_load(acting_user=acting_user)
         if counts.created or counts.updated:
             audit_append(
                 action="demo.loaded",

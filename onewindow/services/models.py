@@ -198,6 +198,9 @@ class ServiceVersion(models.Model):
         help_text=_("Accept without a clerk when the form is valid and every required material is present."),
     )
     form_schema = models.JSONField(_("form (JSON Schema 2020-12)"), default=dict)
+    # Bundles: true when ``form_schema`` was merged from the components at publication (rather than
+    # designed by the department admin), so the next draft merges again instead of keeping a stale copy.
+    form_schema_merged = models.BooleanField(default=False)
     process_key = models.CharField(
         _("back-office process"),
         max_length=80,
@@ -246,3 +249,21 @@ class BundleComponent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bundle_version_id} ⊃ {self.item_version_id}"
+
+
+class ServiceSearchDocument(models.Model):
+    """The search text of a service's current published version: jieba tokens joined by spaces.
+
+    Written by the publish action (never by signals). PostgreSQL searches it through a GIN index on
+    ``to_tsvector('simple', tokens)``; SQLite through the FTS5 table ``services_search_fts`` that the
+    same action keeps in step (both created by migration 0002).
+    """
+
+    service = models.OneToOneField(
+        Service, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    tokens = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"search document of {self.service_id}"

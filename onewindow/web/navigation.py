@@ -115,6 +115,21 @@ def _tile(title: Text, description: Text, targets: tuple[str, ...], *permissions
 _APPLICANT = (Permission.APPLY,)
 _ALL_STAFF = (Permission.VIEW_WORKBENCH,)
 
+
+def _notifications_tile(*permissions: Permission) -> Tile:
+    return _tile(
+        _("Messages"),
+        _("Notices about your applications and tasks."),
+        ("notifications:list", "/notifications/"),
+        *permissions,
+    )
+
+
+_REVIEW_STATS = (
+    _("Good/bad review statistics"),
+    _("Ratings, averages and bad-review rates by service and department."),
+)
+
 TILES: dict[str, tuple[Tile, ...]] = {
     "resident": (
         _tile(
@@ -141,6 +156,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("organisations:service_points", "/service-points/"),
             *_APPLICANT,
         ),
+        _notifications_tile(*_APPLICANT),
     ),
     "enterprise": (
         _tile(
@@ -161,18 +177,19 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("openinfo:request_create", "/open-information/"),
             Permission.APPLY_FOR_ENTERPRISE,
         ),
+        _notifications_tile(Permission.APPLY_FOR_ENTERPRISE),
     ),
     "workbench": (
         _tile(
             _("Accept applications"),
             _("Receive applications at the window and check their material."),
-            ("window:index", "/window/"),
+            ("applications:window_index", "/window/"),
             Permission.ACCEPT_APPLICATIONS,
         ),
         _tile(
             _("Apply on someone's behalf"),
             _("Help a resident apply at a village or community service point."),
-            ("agent:index", "/agent/"),
+            ("applications:agent_index", "/agent/"),
             Permission.APPLY_AS_AGENT,
         ),
         _tile(
@@ -182,10 +199,23 @@ TILES: dict[str, tuple[Tile, ...]] = {
             Permission.HANDLE_TASKS,
         ),
         _tile(
+            _("Bad review follow-ups"),
+            _("Bad reviews of your department to check, put right and answer."),
+            ("applications:follow_ups", "/reviews/follow-ups/"),
+            Permission.HANDLE_TASKS,
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
             _("Service items"),
             _("Your department's service items, materials and time limits."),
-            ("services:admin_index", "/admin/services/"),
+            ("services_admin:index", "/admin/services/"),
             Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Service guides"),
+            _("Every published service: materials, time limits, fees and legal basis."),
+            ("services:catalogue", "/services/"),
+            *_ALL_STAFF,
         ),
         _tile(
             _("Dashboards"),
@@ -229,6 +259,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("api:openapi-view", "/api/v1/docs"),
             *_ALL_STAFF,
         ),
+        _notifications_tile(*_ALL_STAFF),
     ),
     "leader": (
         _tile(
@@ -243,6 +274,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("supervision:index", "/supervision/"),
             Permission.VIEW_DASHBOARDS,
         ),
+        _tile(*_REVIEW_STATS, ("applications:review_stats", "/reviews/stats/"), Permission.VIEW_DASHBOARDS),
         _tile(
             _("Workbench"),
             _("Everything else your roles allow."),
@@ -257,6 +289,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("audit:index", "/audit/"),
             Permission.VIEW_AUDIT,
         ),
+        _notifications_tile(Permission.VIEW_AUDIT),
     ),
     "supervisor": (
         _tile(
@@ -271,6 +304,8 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("outsourcing:index", "/outsourcing/"),
             Permission.SUPERVISE,
         ),
+        _tile(*_REVIEW_STATS, ("applications:review_stats", "/reviews/stats/"), Permission.SUPERVISE),
+        _notifications_tile(Permission.SUPERVISE),
     ),
 }
 

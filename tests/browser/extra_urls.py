@@ -65,8 +65,90 @@ def _division_create(role_users: dict[str, Any]) -> str:
     return "/admin/organisations/divisions/350102/new/"
 
 
+def _service_guide(role_users: dict[str, Any]) -> str:
+    from onewindow.services.tests.conftest import published_item
+
+    return f"/services/{published_item('AXE-GUIDE').service.code}/"
+
+
+def _service_search(role_users: dict[str, Any]) -> str:
+    from onewindow.services.tests.conftest import published_item
+
+    published_item("AXE-SEARCH")
+    return "/services/?q=%E6%B5%8B%E8%AF%95"  # 测试
+
+
+def _service_admin_pages(role_users: dict[str, Any]) -> str:
+    from onewindow.services.tests.conftest import published_item
+
+    published_item("AXE-ADMIN")
+    return "/admin/services/AXE-ADMIN/"
+
+
+def _service_admin_version(role_users: dict[str, Any]) -> str:
+    from onewindow.services.tests.conftest import published_item
+
+    published_item("AXE-VERSION")
+    return "/admin/services/AXE-VERSION/versions/1/"
+
+
+def _service_admin_draft(role_users: dict[str, Any]) -> str:
+    from onewindow.services import actions
+    from onewindow.services.tests.conftest import item_fields
+
+    actions.service_create(
+        acting_user=None, code="AXE-DRAFT", kind="item", department_code="TDEPT", **item_fields()
+    )
+    return "/admin/services/AXE-DRAFT/draft/"
+
+
+def _sample_application(role_users: dict[str, Any]) -> Any:
+    """A resident's application on a published test service, missing a required material."""
+    from onewindow.applications.actions import application_submit
+    from onewindow.applications.tests.factories import VALID_FORM, published_service
+
+    published_service("AXESVC")
+    application, _created = application_submit(
+        acting_user=role_users["resident"], service_code="AXESVC", form=dict(VALID_FORM), channel="web"
+    )
+    return application
+
+
+def _application_apply(role_users: dict[str, Any]) -> str:
+    from onewindow.applications.tests.factories import published_service
+
+    published_service("AXESVC")
+    return "/applications/new/AXESVC/"
+
+
+def _application_detail(role_users: dict[str, Any]) -> str:
+    return f"/applications/{_sample_application(role_users).tracking_no}/"
+
+
+def _application_receipt(role_users: dict[str, Any]) -> str:
+    return f"/applications/{_sample_application(role_users).tracking_no}/receipt/"
+
+
+def _application_withdraw(role_users: dict[str, Any]) -> str:
+    return f"/applications/{_sample_application(role_users).tracking_no}/withdraw/"
+
+
+def _window_application(role_users: dict[str, Any]) -> str:
+    return f"/window/{_sample_application(role_users).tracking_no}/"
+
+
 AXE_EXTRA_URLS.extend(
     [
+        _application_apply,
+        _application_detail,
+        _application_receipt,
+        _application_withdraw,
+        _window_application,
+        _service_guide,
+        _service_search,
+        _service_admin_pages,
+        _service_admin_version,
+        _service_admin_draft,
         _audit_record_detail,
         _service_point_edit,
         "/admin/calendar/2026/",
