@@ -2,6 +2,8 @@
 # System packages the test suite needs beyond Python and Node.js (run by .ci/run before `make test`):
 #   - chromium        Debian's Chromium at /usr/bin/chromium, driven by Playwright in the browser tests
 #   - fonts-noto-cjk  Chinese glyphs, so screenshots and accessibility checks see real text
+#   - clamav-daemon   /usr/sbin/clamd; the upload tests start a private clamd with the test signatures in
+#                     onewindow/materials/tests/clamav/ (no virus definitions are downloaded, freshclam unused)
 # Installs them with apt-get when they are missing and this runs as root on Debian/Ubuntu; otherwise prints
 # what to install and exits 0 (the browser tests then skip themselves). It never downloads a browser build.
 set -euo pipefail
@@ -11,6 +13,7 @@ missing=()
 if ! dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "install ok installed"; then
   missing+=(fonts-noto-cjk)
 fi
+[ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)
 
 # The toolchain `make` needs is not ours to install: say clearly what is missing.
 command -v python3.11 >/dev/null || echo "setup_system: python3.11 not found (Python 3.11 is required)" >&2
@@ -22,7 +25,7 @@ else
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup_system: chromium and fonts-noto-cjk present"
+  echo "setup_system: chromium, fonts-noto-cjk and clamav-daemon present"
   exit 0
 fi
 
@@ -33,5 +36,5 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup_system: missing ${missing[*]}; install with: sudo apt-get install ${missing[*]}" >&2
-  echo "setup_system: until then the browser tests are skipped" >&2
+  echo "setup_system: until then the browser tests (and, without clamd, the virus-scan tests) are skipped" >&2
 fi
