@@ -65,6 +65,8 @@ class Application(models.Model):
         "organisations.ServicePoint", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     idempotency_key = models.CharField(max_length=100, blank=True)
+    # SHA-256 of the submitted request, so a replayed key with a different payload is refused.
+    request_hash = models.CharField(max_length=64, blank=True)
 
     form_data = models.JSONField(_("form"), default=dict)
     # Department codes that must act on it (the item's department, or every component's for a bundle).

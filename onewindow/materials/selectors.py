@@ -3,10 +3,8 @@ not revealed (the refusal is still audited)."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
@@ -22,16 +20,10 @@ READ_PERMISSION = "read_material"
 
 
 def _application_readable(user: User, application: Application) -> bool:
-    # Imported here: the applications app builds on materials, not the other way round. Until it provides
-    # its selector, attached materials are readable by nobody (fail closed).
-    try:
-        application_selectors = importlib.import_module("onewindow.applications.selectors")
-    except ImportError:
-        return False
-    readable: Callable[[User, Any], bool] | None = getattr(
-        application_selectors, "application_readable", None
-    )
-    return readable is not None and readable(user, application)
+    # Imported here: the applications app builds on materials (it attaches them), not the other way round.
+    from onewindow.applications.selectors import application_readable
+
+    return application_readable(user, application)
 
 
 def material_readable(user: User | AnonymousUser, material: Material) -> bool:

@@ -1,0 +1,65 @@
+"""What happens when an application is accepted: the back-office process starts.
+
+The back-office issue plugs a BPMN engine in with :func:`register_process_starter`; until then the default
+starter routes the application to every department involved (status ``in_progress``, one timeline event per
+department). Starters run inside the accepting transaction, with the application row locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from onewindow.applications.models import Application, ApplicationEvent, Status
+from onewindow.organisations.models import Department
+
+ProcessStarter = Callable[[Application], None]
+
+_starters: list[ProcessStarter] = []
+
+
+def register_process_starter(starter: ProcessStarter) -> ProcessStarter:
+    """Use ``starter`` instead of the default routing (the last registered wins); returns it (decorator)."""
+    _starters.append(starter)
+    return starter
+
+
+def unregister_process_starter(starter: ProcessStarter) -> None:
+    """Remove a starter registered earlier (tests)."""
+    _starters.remove(starter)
+
+
+def default_process_start(application: Application) -> None:
+    """No engine: every department involved works on it now, shown on the applicant's timeline."""
+    codes = list(application.department_codes)
+    names = {
+        code: (name, name_en)
+        for code, name, name_en in Department.objects.filter(code__in=codes).values_list(
+            "code", "name", "name_en"
+        )
+    }
+    now = timezone.now()
+    application.status = Status.IN_PROGRESS
+    application.pending_department_codes = codes
+    Application.objects.filter(pk=application.pk).update(
+        status=Status.IN_PROGRESS, pending_department_codes=codes, updated_at=now
+    )
+    ApplicationEvent.objects.bulk_create(
+        ApplicationEvent(
+            application=application,
+            at=now,
+            kind="routed",
+            status=Status.IN_PROGRESS,
+            department_code=code,
+            note=f"已转{names.get(code, (code, code))[0]}办理",
+            note_en=f"Routed to {names.get(code, (code, code))[1] or code}",
+        )
+        for code in codes
+    )
+
+
+def application_processing_start(application: Application) -> None:
+    """Start the back-office handling of a just-accepted application (inside the accepting transaction)."""
+    starter = _starters[-1] if _starters else default_process_start
+    starter(application)
