@@ -211,3 +211,23 @@ def test_openapi_documents_the_endpoints() -> None:
         "message_zh",
         "message_en",
     }
+
+
+def test_last_used_is_recorded_to_the_minute_without_a_write_per_call(
+    role_users: dict[str, object], api_token_for: object
+) -> None:
+    # Given a token never used
+    token = api_token_for(role_users["resident"])  # type: ignore[operator]
+    row = ApiToken.objects.get(user=role_users["resident"])
+    assert row.last_used_at is None
+    # When it is used twice in a row
+    assert Client().get(ME_URL, headers=_bearer(token)).status_code == 200
+    first = ApiToken.objects.get(pk=row.pk).last_used_at
+    assert Client().get(ME_URL, headers=_bearer(token)).status_code == 200
+    # Then the first call recorded the time and the second (within a minute) left it
+    assert first is not None
+    assert ApiToken.objects.get(pk=row.pk).last_used_at == first
+    # And a call more than a minute later records it again
+    ApiToken.objects.filter(pk=row.pk).update(last_used_at=first - timedelta(minutes=2))
+    assert Client().get(ME_URL, headers=_bearer(token)).status_code == 200
+    assert ApiToken.objects.get(pk=row.pk).last_used_at > first - timedelta(minutes=1)  # type: ignore[operator]

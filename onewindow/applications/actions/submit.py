@@ -406,9 +406,7 @@ def application_submit(
     held = materials_held_codes(version, applicant.kind, applicant.identifier, applicant.name)
 
     with transaction.atomic():
-        existing = _existing(acting_user, idempotency_key)
-        if existing is not None:
-            return _replayed(existing, request_hash)
+        # A duplicate that raced past the check above meets the unique constraint below.
         materials = _materials(acting_user, material_ids)
         consent_material = _consent_material(acting_user, on_behalf_of) if on_behalf_of else None
         now = timezone.now()
