@@ -458,10 +458,6 @@ def application_receipt(request: HttpRequest, tracking_no: str) -> HttpResponse:
     )
 
 
-def document_url(application: Application, document: Document) -> str:
-    return f"/api/v1/applications/{application.tracking_no}/documents/{document.pk}"
-
-
 @require_POST
 @signed_in
 def application_supplement_view(request: HttpRequest, tracking_no: str) -> HttpResponse:

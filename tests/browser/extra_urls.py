@@ -137,9 +137,52 @@ def _window_application(role_users: dict[str, Any]) -> str:
     return f"/window/{_sample_application(role_users).tracking_no}/"
 
 
+def _application_supplement_requested(role_users: dict[str, Any]) -> str:
+    """The detail page with "what we need from you" and its supplement form."""
+    from onewindow.applications.actions import SupplementItem, application_request_supplement
+
+    application = _sample_application(role_users)
+    application_request_supplement(
+        acting_user=role_users["window_clerk"],
+        application=application,
+        items=[SupplementItem(field="company_name", reason="名称与核准的不一致")],
+    )
+    return f"/applications/{application.tracking_no}/"
+
+
+def _reviewed_application(role_users: dict[str, Any]) -> Any:
+    from onewindow.applications.actions import application_accept, application_decide
+
+    application = _sample_application(role_users)
+    application_accept(acting_user=role_users["window_clerk"], application=application)
+    application.refresh_from_db()
+    application_decide(acting_user=None, application=application, outcome="approved")
+    application.refresh_from_db()
+    return application
+
+
+def _application_review_form(role_users: dict[str, Any]) -> str:
+    """A decided application: documents and the 1-5 review form."""
+    return f"/applications/{_reviewed_application(role_users).tracking_no}/"
+
+
+def _review_follow_ups_and_stats(role_users: dict[str, Any]) -> str:
+    """A bad review with its open follow-up (the stats page shows the same data as tables)."""
+    from onewindow.applications.actions import review_submit
+
+    application = _reviewed_application(role_users)
+    review_submit(
+        acting_user=role_users["resident"], application=application, score=1, comment="太慢", channel="web"
+    )
+    return "/reviews/follow-ups/"
+
+
 AXE_EXTRA_URLS.extend(
     [
         _application_apply,
+        _application_supplement_requested,
+        _application_review_form,
+        _review_follow_ups_and_stats,
         _application_detail,
         _application_receipt,
         _application_withdraw,

@@ -104,7 +104,8 @@ def test_invalid_submit_shows_errors_per_field_in_chinese_and_creates_nothing(
     assert "govuk-error-summary" in html
     assert 'href="#f-company_name"' in html
     assert 'href="#f-employees"' in html
-    assert "企业名称" in html
+    assert "请填写“企业名称”。" in html  # Chinese by default, in the summary and next to the field
+    assert html.count("请填写“企业名称”。") == 2
     assert 'value="-1"' in html  # what was typed is kept
     assert Application.objects.count() == 0
     assert Material.objects.count() == materials_before
@@ -198,6 +199,12 @@ def test_submit_with_upload_goes_to_the_receipt_and_double_submit_makes_one_appl
     assert "11010519491231002X" not in receipt
     assert "lease.pdf" in receipt
     assert "receipt.css" in receipt
+    # And its "Download PDF" link serves the receipt PDF to the signed-in applicant
+    link = receipt.split('href="/api/v1/applications/', 1)[1].split('"', 1)[0]
+    pdf = resident_client.get(f"/api/v1/applications/{link}")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
     # And it is listed under my applications with a status tag in words
     mine = resident_client.get("/applications/").content.decode()
     assert application.tracking_no in mine
@@ -217,6 +224,21 @@ def test_submit_deletes_the_draft(service: Service, resident_client: Client) -> 
     assert Draft.objects.count() == 0
 
 
+def test_enterprise_representative_applies_for_their_enterprise(
+    service: Service, role_users: dict[str, Any], client_for: Callable[[object], Client]
+) -> None:
+    client = client_for(role_users["enterprise_representative"])
+    key = _page_key(client, "/applications/new/TSVC/")
+    response = client.post(
+        "/applications/new/TSVC/",
+        {"submission_key": key, "action": "submit", "company_name": "企业代表公司", "employees": "9"},
+    )
+    application = Application.objects.get()
+    assert response.status_code == 302
+    assert application.applicant_kind == "enterprise"
+    assert application.applicant_identifier == "91350100M000100Y43"
+
+
 def test_english_error_messages(service: Service, resident_client: Client) -> None:
     key = _page_key(resident_client, "/applications/new/TSVC/")
     response = resident_client.post(
@@ -227,3 +249,4 @@ def test_english_error_messages(service: Service, resident_client: Client) -> No
     html = response.content.decode()
     assert "There is a problem" in html
     assert 'href="#f-company_name"' in html
+    assert "请填写" not in html
