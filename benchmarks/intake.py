@@ -73,7 +73,7 @@ def _psql(admin_url: str, sql: str) -> None:
     import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql)  # type: ignore[arg-type]
+        connection.execute(sql.encode())
 
 
 def _free_port() -> int:

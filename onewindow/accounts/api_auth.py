@@ -12,7 +12,6 @@ from ninja.security import HttpBearer, SessionAuth
 
 from onewindow.accounts.models import ApiToken, User
 
-
 LAST_USED_PRECISION = timedelta(seconds=60)
 
 

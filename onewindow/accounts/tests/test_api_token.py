@@ -217,8 +217,10 @@ def test_last_used_is_recorded_to_the_minute_without_a_write_per_call(
     role_users: dict[str, object], api_token_for: object
 ) -> None:
     # Given a token never used
-    token = api_token_for(role_users["resident"])  # type: ignore[operator]
-    row = ApiToken.objects.get(user=role_users["resident"])
+    resident = role_users["resident"]
+    assert isinstance(resident, User)
+    token = api_token_for(resident)  # type: ignore[operator]
+    row = ApiToken.objects.get(user=resident)
     assert row.last_used_at is None
     # When it is used twice in a row
     assert Client().get(ME_URL, headers=_bearer(token)).status_code == 200
