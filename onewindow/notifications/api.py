@@ -7,10 +7,11 @@ from typing import cast
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from onewindow.accounts.api_auth import api_auth
 from onewindow.accounts.models import User
+from onewindow.core.pagination import BoundedLimitOffsetPagination
 from onewindow.notifications.actions import notification_mark_read
 from onewindow.notifications.models import Notification
 from onewindow.notifications.schemas import (
@@ -33,7 +34,7 @@ _ERRORS = {401: NotificationErrorOut, 422: NotificationErrorOut}
     summary="List my notifications",
     description="The caller's own notifications, newest first (`limit`/`offset` pagination).",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def notification_list(request: HttpRequest) -> QuerySet[Notification]:
     return notifications_for_user(cast(User, request.user))
 

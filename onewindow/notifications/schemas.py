@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Field, Schema
 
@@ -22,7 +23,9 @@ class NotificationOut(Schema):
 
 
 class NotificationReadIn(Schema):
-    ids: list[int] = Field(max_length=500, description="Ids of your own notifications to mark read")
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        max_length=500, description="Ids of your own notifications to mark read"
+    )
 
 
 class NotificationReadOut(Schema):

@@ -11,12 +11,13 @@ from typing import cast
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from onewindow.accounts.api_auth import api_auth
 from onewindow.accounts.models import Membership, User
 from onewindow.accounts.schemas import ErrorOut
 from onewindow.core.api_errors import ApiError
+from onewindow.core.pagination import BoundedLimitOffsetPagination
 from onewindow.organisations import actions, selectors
 from onewindow.organisations.errors import RuleViolation
 from onewindow.organisations.models import Department, Division, ServicePoint
@@ -64,7 +65,7 @@ def division_list(request: HttpRequest, parent: str | None = None) -> QuerySet[D
     summary="List departments",
     description="Active departments (system administrators also see inactive ones). Any signed-in user.",
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def department_list(request: HttpRequest) -> QuerySet[Department]:
     return selectors.departments_for_user(cast(User, request.user))
 
@@ -116,7 +117,7 @@ def department_create(request: HttpRequest, payload: DepartmentIn) -> Status[Dep
         "a division and everything under it; `kind` is hall, village or community."
     ),
 )
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def service_point_list(
     request: HttpRequest, division: str | None = None, kind: str | None = None
 ) -> QuerySet[ServicePoint]:

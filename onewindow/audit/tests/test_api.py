@@ -135,6 +135,7 @@ def test_records_query_count_does_not_grow_with_the_page(auditor_api: Client) ->
     for n in range(60):
         audit_append(action=f"bulk.{n}", acting_user=None)
     client = auditor_api
+    client.get(f"{BASE}/records", {"limit": 1})  # the token's first use records it (once a minute)
 
     with CaptureQueriesContext(connection) as small:
         client.get(f"{BASE}/records", {"limit": 5})
