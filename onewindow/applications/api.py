@@ -147,6 +147,18 @@ def application_create(
     return Status(201, _submitted(application))
 
 
+def _summary(application: Application) -> dict[str, Any]:
+    return {
+        "tracking_no": application.tracking_no,
+        "service_code": application.service.code,
+        "service_name": application.version.name,
+        "status": application.status,
+        "channel": application.channel,
+        "submitted_at": application.submitted_at,
+        "due_date": application.due_date,
+    }
+
+
 @router.get(
     "/applications",
     auth=api_auth,
@@ -155,18 +167,7 @@ def application_create(
     description="Applications where the caller is applicant or submitter, newest first (up to 200).",
 )
 def application_list(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
-        {
-            "tracking_no": application.tracking_no,
-            "service_code": application.service.code,
-            "service_name": application.version.name,
-            "status": application.status,
-            "channel": application.channel,
-            "submitted_at": application.submitted_at,
-            "due_date": application.due_date,
-        }
-        for application in selectors.applications_for_user(_user(request))[:200]
-    ]
+    return [_summary(application) for application in selectors.applications_for_user(_user(request))[:200]]
 
 
 @router.get(
@@ -177,18 +178,7 @@ def application_list(request: HttpRequest) -> list[dict[str, Any]]:
     description="Submitted applications waiting at the window (clerks; handlers see their department's).",
 )
 def application_queue(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
-        {
-            "tracking_no": application.tracking_no,
-            "service_code": application.service.code,
-            "service_name": application.version.name,
-            "status": application.status,
-            "channel": application.channel,
-            "submitted_at": application.submitted_at,
-            "due_date": application.due_date,
-        }
-        for application in selectors.acceptance_queue(_user(request))[:200]
-    ]
+    return [_summary(application) for application in selectors.acceptance_queue(_user(request))[:200]]
 
 
 @router.get(
