@@ -11,9 +11,9 @@ What it does, in one run:
    as gunicorn's sync workers close each connection) for ``--seconds`` per phase:
    * baseline: ``GET /api/v1/me`` — a trivial authenticated endpoint (token lookup, one user row);
    * health: ``GET /healthz`` — no authentication, no database work beyond a connection check;
-   * intake: ``POST /api/v1/applications`` — a complete ``QYKB`` (open a company) application with its own
-     ``Idempotency-Key``: form validation, tracking number, application, timeline event, audit record,
-     notification, receipt row — and automatic acceptance when complete;
+   * intake: ``POST /api/v1/applications`` — a valid ``QYKB`` (open a company) form with its own
+     ``Idempotency-Key`` and no uploads: form validation, tracking number, application, timeline event,
+     audit record, notification, receipt row; without its materials it waits for the window (``submitted``);
 5. prints requests per second and p50/p95/p99 latency for each phase, the intake/baseline ratio, checks
    that every submission answered 201 and that the database holds exactly that many applications, then
    drops the database.
