@@ -12,6 +12,7 @@ class ErrorOut(Schema):
     message: str = Field(description="The message in the request's language")
     message_zh: str
     message_en: str
+    field: str | None = Field(None, description="The request field the refusal concerns, when there is one")
 
 
 class TokenIn(Schema):

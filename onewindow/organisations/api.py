@@ -19,7 +19,6 @@ from onewindow.accounts.schemas import ErrorOut
 from onewindow.core.api_errors import ApiError
 from onewindow.core.pagination import BoundedLimitOffsetPagination
 from onewindow.organisations import actions, selectors
-from onewindow.organisations.errors import RuleViolation
 from onewindow.organisations.models import Department, Division, ServicePoint
 from onewindow.organisations.schemas import (
     DepartmentIn,
@@ -33,10 +32,6 @@ from onewindow.organisations.schemas import (
 router = Router(tags=["organisations"])
 
 _ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
-
-def _refused(error: RuleViolation) -> ApiError:
-    return ApiError(error.status, str(error.code), error.message_zh, error.message_en)
 
 
 @router.get(
@@ -92,18 +87,15 @@ def department_detail(request: HttpRequest, code: str) -> Department:
     ),
 )
 def department_create(request: HttpRequest, payload: DepartmentIn) -> Status[Department]:
-    try:
-        department = actions.department_create(
-            code=payload.code,
-            name=payload.name,
-            name_en=payload.name_en,
-            credit_code=payload.credit_code,
-            division_code=payload.division_code,
-            parent_code=payload.parent_code,
-            acting_user=cast(User, request.user),
-        )
-    except RuleViolation as error:
-        raise _refused(error) from None
+    department = actions.department_create(
+        code=payload.code,
+        name=payload.name,
+        name_en=payload.name_en,
+        credit_code=payload.credit_code,
+        division_code=payload.division_code,
+        parent_code=payload.parent_code,
+        acting_user=cast(User, request.user),
+    )
     return Status(201, department)
 
 
@@ -168,19 +160,16 @@ def membership_create(request: HttpRequest, payload: MembershipIn) -> Status[Mem
             f"账户 {payload.username} 不存在。",
             f"There is no account {payload.username}.",
         )
-    try:
-        membership = actions.membership_grant(
-            user=account,
-            role=payload.role,
-            department=department,
-            service_point=service_point,
-            valid_from=payload.valid_from,
-            valid_until=payload.valid_until,
-            system_codes=payload.system_codes,
-            acting_user=acting_user,
-        )
-    except RuleViolation as error:
-        raise _refused(error) from None
+    membership = actions.membership_grant(
+        user=account,
+        role=payload.role,
+        department=department,
+        service_point=service_point,
+        valid_from=payload.valid_from,
+        valid_until=payload.valid_until,
+        system_codes=payload.system_codes,
+        acting_user=acting_user,
+    )
     return Status(201, membership)
 
 
@@ -194,8 +183,5 @@ def membership_create(request: HttpRequest, payload: MembershipIn) -> Status[Mem
 def membership_delete(request: HttpRequest, membership_id: int) -> Status[None]:
     acting_user = cast(User, request.user)
     membership = selectors.membership_for_user(acting_user, membership_id)
-    try:
-        actions.membership_revoke(membership=membership, acting_user=acting_user)
-    except RuleViolation as error:
-        raise _refused(error) from None
+    actions.membership_revoke(membership=membership, acting_user=acting_user)
     return Status(204, None)

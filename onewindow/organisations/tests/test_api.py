@@ -187,6 +187,7 @@ def test_a_refused_department_answers_with_the_rule(callers: dict[str, Caller]) 
         "message": "91350100M000100Y43 不是机关的统一社会信用代码：机关的代码以 11 开头。",
         "message_zh": "91350100M000100Y43 不是机关的统一社会信用代码：机关的代码以 11 开头。",
         "message_en": "91350100M000100Y43 is not a government agency's code: agencies' codes start with 11.",
+        "field": "credit_code",
     }
     taken = callers["system_admin"].post("/departments", department_body(code="TDEPT"))
     assert (taken.status_code, taken.json()["code"]) == (409, "department_code_taken")
