@@ -118,3 +118,11 @@ def api_token_for(db: None) -> Callable[[object], str]:
         return token
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _published_services_forgotten() -> None:
+    """Each test starts without the per-process cache of published service versions."""
+    from onewindow.services.selectors import published_cache_clear
+
+    published_cache_clear()

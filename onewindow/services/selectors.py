@@ -8,6 +8,7 @@ catalog administration reads are for the administrators of the owning department
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -70,12 +71,40 @@ def published_services(
     return found
 
 
+# A published version never changes (the actions refuse), so each process keeps the ones it has loaded;
+# which version is current is still read every time, with one narrow query. The key carries the
+# version's creation time too, so a reused primary key (SQLite reuses them after a rollback) never matches.
+_PUBLISHED_CACHE_SIZE = 512
+_published_cache: dict[tuple[int, int, datetime], tuple[Service, ServiceVersion]] = {}
+_department_codes_cache: dict[tuple[int, datetime], list[str]] = {}
+
+
 def published_service(code: str) -> tuple[Service, ServiceVersion]:
-    """A published service and its current version, or 404."""
-    service = _published().filter(code=code).first()
-    if service is None or service.current_version is None:
+    """A published service and its current version, or 404 (the objects are shared: do not modify)."""
+    row = (
+        Service.objects.filter(code=code, current_version__status=VersionStatus.PUBLISHED)
+        .order_by()
+        .values_list("pk", "current_version_id", "current_version__created_at")[:1]
+    )
+    found = list(row)
+    if not found or found[0][1] is None:
         raise Http404(code)
-    return service, service.current_version
+    key = found[0]
+    cached = _published_cache.get(key)
+    if cached is None:
+        service = _published().filter(pk=key[0]).first()
+        if service is None or service.current_version is None:
+            raise Http404(code)
+        if len(_published_cache) >= _PUBLISHED_CACHE_SIZE:
+            _published_cache.clear()
+        cached = _published_cache[key] = (service, service.current_version)
+    return cached
+
+
+def published_cache_clear() -> None:
+    """Forget the published versions this process has loaded (tests that edit rows behind the actions)."""
+    _published_cache.clear()
+    _department_codes_cache.clear()
 
 
 def version_components(version: ServiceVersion) -> list[ServiceVersion]:
@@ -95,10 +124,20 @@ def version_department_codes(version: ServiceVersion) -> list[str]:
     """
     if version.service.kind != ServiceKind.BUNDLE:
         return [version.service.department.code]
+    # A published bundle's components are fixed: each process reads them once.
+    key = (version.pk, version.created_at)
+    published = version.status == VersionStatus.PUBLISHED
+    if published and key in _department_codes_cache:
+        return list(_department_codes_cache[key])
     codes = BundleComponent.objects.filter(bundle_version=version).values_list(
         "item_version__service__department__code", flat=True
     )
-    return list(dict.fromkeys(codes))
+    department_codes = list(dict.fromkeys(codes))
+    if published:
+        if len(_department_codes_cache) >= _PUBLISHED_CACHE_SIZE:
+            _department_codes_cache.clear()
+        _department_codes_cache[key] = department_codes
+    return list(department_codes)
 
 
 def life_events_with_services() -> list[LifeEvent]:

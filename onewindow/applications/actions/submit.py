@@ -101,11 +101,15 @@ def _replayed(existing: Application, request_hash: str) -> tuple[Application, bo
 def _existing(acting_user: User, idempotency_key: str) -> Application | None:
     if not idempotency_key:
         return None
-    return (
-        Application.objects.select_related("service", "version")
-        .filter(submitted_by=acting_user, idempotency_key=idempotency_key)
-        .first()
+    # Nearly every key is new: look for the id alone, and load the application only for a replay.
+    found = list(
+        Application.objects.filter(submitted_by=acting_user, idempotency_key=idempotency_key)
+        .order_by()
+        .values_list("pk", flat=True)[:1]
     )
+    if not found:
+        return None
+    return Application.objects.select_related("service", "version").get(pk=found[0])
 
 
 def _check_channel(acting_user: User, channel: str, on_behalf_of: OnBehalfOf | None) -> None:

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 
 from onewindow.audit.models import AuditRecord
 from onewindow.core.errors import FieldErrors, RuleViolation
-from onewindow.services import actions
+from onewindow.services import actions, selectors
 from onewindow.services.models import BundleComponent, Service, ServiceVersion, VersionStatus
 from onewindow.services.tests.conftest import item_fields, published_item
 
@@ -91,6 +91,21 @@ def test_publishing_moves_the_current_version_and_keeps_the_old_row(role_users: 
     assert retired["status"] == VersionStatus.RETIRED
     assert {**retired, "status": snapshot["status"]} == snapshot
     assert ServiceVersion.objects.get(pk=draft.pk).status == VersionStatus.PUBLISHED
+
+
+def test_a_new_publication_is_seen_by_a_process_that_cached_the_old_one(role_users: dict[str, Any]) -> None:
+    # Given version 1 published and looked up (the process keeps published versions)
+    first = published_item("T-CACHE")
+    assert selectors.published_service("T-CACHE")[1].pk == first.pk
+    admin = role_users["department_admin"]
+    # When version 2 is published
+    draft = actions.service_version_draft(acting_user=admin, service=first.service)
+    actions.service_version_update(acting_user=admin, version=draft, name="第二版")
+    actions.service_version_publish(acting_user=admin, version=draft)
+    # Then the next look-up answers version 2, with its content
+    service, version = selectors.published_service("T-CACHE")
+    assert (version.pk, version.number, version.name) == (draft.pk, 2, "第二版")
+    assert service.code == "T-CACHE"
 
 
 def test_publication_lists_every_problem_at_once(role_users: dict[str, Any]) -> None:
