@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "onewindow.services",
     "onewindow.materials",
     "onewindow.applications",
+    "onewindow.workflow",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
