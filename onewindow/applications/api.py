@@ -19,7 +19,6 @@ from onewindow.accounts.roles import Permission
 from onewindow.accounts.schemas import ErrorOut
 from onewindow.applications import actions, selectors
 from onewindow.applications.models import Application, Document, ReviewFollowUp
-from onewindow.applications.receipts import document_render
 from onewindow.applications.schemas import (
     ApplicationIn,
     ApplicationOut,
@@ -200,8 +199,9 @@ def application_detail(request: HttpRequest, tracking_no: str) -> dict[str, Any]
     description="Receipts, notices and decision letters are rendered on first download, then kept.",
 )
 def application_document(request: HttpRequest, tracking_no: str, document_id: int) -> FileResponse:
-    application = selectors.application_for_user(_user(request), tracking_no)
-    document = document_render(selectors.application_document(application, document_id))
+    document = actions.document_download(
+        acting_user=_user(request), tracking_no=tracking_no, document_id=document_id
+    )
     response = FileResponse(
         document.file.open("rb"), content_type=document.content_type, filename=f"{document.name}.pdf"
     )

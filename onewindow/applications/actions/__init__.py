@@ -12,6 +12,7 @@ from onewindow.applications.actions.acceptance import (
 )
 from onewindow.applications.actions.common import SupplementItem
 from onewindow.applications.actions.decision import application_decide
+from onewindow.applications.actions.documents import document_download
 from onewindow.applications.actions.drafts import draft_delete, draft_save
 from onewindow.applications.actions.reviews import review_follow_up_answer, review_submit
 from onewindow.applications.actions.submit import OnBehalfOf, application_submit
@@ -27,6 +28,7 @@ __all__ = [
     "application_supplement",
     "application_withdraw",
     "applications_deem_accepted",
+    "document_download",
     "draft_delete",
     "draft_save",
     "review_follow_up_answer",

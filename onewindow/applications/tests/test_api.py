@@ -331,6 +331,11 @@ def test_document_download_access(
     response = client.get(f"/api/v1/applications/{application.tracking_no}/documents/{document.pk}")
     expected = 401 if role == "anonymous" else 200 if role in READERS else 404
     assert response.status_code == expected
+    downloads = AuditRecord.objects.filter(action="document.downloaded", object_id=application.tracking_no)
     if expected != 200:
         document.refresh_from_db()
         assert document.file.name == ""
+        assert not downloads.exists()
+    else:
+        # Every download of a document with personal data is on the audit trail.
+        assert list(downloads.values_list("actor_username", flat=True)) == [role_users[role].username]
