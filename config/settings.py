@@ -325,6 +325,8 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # SpiffWorkflow logs every task state change at INFO; the case-event table records what matters.
+        "spiff": {"level": "WARNING"},
     },
 }
 

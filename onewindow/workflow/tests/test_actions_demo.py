@@ -1,0 +1,119 @@
+"""The demo QYKB process (``processes/QYKB.bpmn``, issue #4 item 8) run by the engine end to end.
+
+开办企业一件事: market regulation reviews and assigns the unified social credit code (GB 32100-2015), then
+public security, tax and HRSS work in parallel; the licence number is assigned after the join.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from onewindow.accounts.models import User
+from onewindow.accounts.roles import Role
+from onewindow.accounts.tests.factories import staff_user
+from onewindow.applications.actions import application_submit
+from onewindow.applications.models import Application, Status
+from onewindow.applications.tests.factories import VALID_FORM, published_service, uploaded_material
+from onewindow.organisations.tests.factories import DepartmentFactory
+from onewindow.services.models import Channel
+from onewindow.workflow.actions import process_start, task_complete, timers_fire_due
+from onewindow.workflow.models import CaseEvent, CaseEventKind, HumanTask, TaskStatus, WorkflowTimer
+from onewindow.workflow.processes import demo_process_files
+from onewindow.workflow.tests.factories import published_definition
+
+pytestmark = pytest.mark.django_db
+
+DEPARTMENTS = ("AMR", "PSB", "TAX", "HRSS")
+
+
+@pytest.fixture
+def demo_handlers(role_users: dict[str, Any]) -> dict[str, User]:
+    return {
+        code: staff_user(Role.DEPARTMENT_HANDLER, department_code=code, username=f"demo_{code.lower()}")
+        for code in DEPARTMENTS
+    }
+
+
+@pytest.fixture
+def qykb_application(demo_handlers: dict[str, User], role_users: dict[str, Any]) -> Application:
+    service = published_service("QYKB", department=DepartmentFactory.create(code="AMR"), auto_accept=True)
+    assert service.current_version is not None
+    service.current_version.process_key = "QYKB"
+    service.current_version.save(update_fields=["process_key"])
+    published_definition(
+        "QYKB", demo_process_files()["QYKB"].decode(), process_id=None, department_code="AMR"
+    )
+    resident = role_users["resident"]
+    application, _ = application_submit(
+        acting_user=resident,
+        service_code="QYKB",
+        form=dict(VALID_FORM),
+        material_ids=[str(uploaded_material(resident, code).pk) for code in ("LEASE", "CHARTER")],
+        channel=Channel.WEB,
+    )
+    return Application.objects.select_related("version", "service").get(pk=application.pk)
+
+
+def _open(application: Application) -> list[HumanTask]:
+    return list(
+        HumanTask.objects.filter(application=application, status=TaskStatus.OPEN).order_by("department_code")
+    )
+
+
+def test_demo_qykb_end_to_end(qykb_application: Application, demo_handlers: dict[str, User]) -> None:
+    application = qykb_application
+    process_start(application=application)
+    (review,) = _open(application)
+    assert review.department_code == "AMR"
+    assert review.role == "department_handler"
+    assert review.due_date is not None
+    task_complete(acting_user=demo_handlers["AMR"], task=review, outcome="approve", opinion="同意")
+    parallel = _open(application)
+    # After the market-regulation approval the three parallel tasks are open at the same time
+    assert [task.department_code for task in parallel] == ["HRSS", "PSB", "TAX"]
+    for task in parallel:
+        application.refresh_from_db()
+        assert application.status == Status.IN_PROGRESS
+        task_complete(
+            acting_user=demo_handlers[task.department_code], task=task, outcome="approve", opinion="ok"
+        )
+    # The decision comes only after all three
+    application.refresh_from_db()
+    assert application.status == Status.APPROVED
+    assert application.decision is not None
+    results = application.decision["results"]
+    assert sorted(results) == ["credit_code", "license_number"]
+    assert results["credit_code"].startswith("9135")
+    assert results["license_number"].startswith("AMR-")
+
+
+def test_demo_reminder_timer_keeps_the_review_open(
+    qykb_application: Application, demo_handlers: dict[str, User]
+) -> None:
+    """The non-interrupting reminder (WD3) fires from the scheduler; the review stays with AMR."""
+    application = qykb_application
+    instance = process_start(application=application)
+    (timer,) = WorkflowTimer.objects.filter(instance=instance)
+    assert timers_fire_due(now=timer.fire_at + timedelta(minutes=1)) == 1
+    (review,) = _open(application)
+    assert review.task_spec == "amr_review"
+    assert CaseEvent.objects.filter(application=application, kind=CaseEventKind.TIMER_FIRED).count() == 1
+    task_complete(acting_user=demo_handlers["AMR"], task=review, outcome="reject", opinion="名称不符合规定")
+    application.refresh_from_db()
+    assert application.decision is not None
+    assert (application.status, application.decision["reason"]) == (Status.REJECTED, "名称不符合规定")
+
+
+def test_return_outcome_ends_rejected_in_the_demo_model(
+    qykb_application: Application, demo_handlers: dict[str, User]
+) -> None:
+    """The demo model routes every outcome other than approve to its rejection end."""
+    application = qykb_application
+    process_start(application=application)
+    (review,) = _open(application)
+    task_complete(acting_user=demo_handlers["AMR"], task=review, outcome="return", opinion="请补充章程")
+    application.refresh_from_db()
+    assert application.status == Status.REJECTED
