@@ -37,6 +37,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from onewindow.workflow.expressions import RestrictedScriptEngine
+from onewindow.workflow.validation import lane_parse
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -101,12 +102,6 @@ class Step:
     task_spec: str
     name: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def lane_parse(lane: str | None) -> tuple[str, str]:
-    """``"DEPT"`` → (DEPT, ""); ``"DEPT:role"`` → (DEPT, role)."""
-    code, _, role = (lane or "").partition(":")
-    return code.strip(), role.strip()
 
 
 def _result_keys(bpmn_xml: str, process_id: str) -> list[str]:

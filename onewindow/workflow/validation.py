@@ -50,7 +50,6 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 # Roles that may be a lane's candidate role: the ones that handle department tasks.
 TASK_ROLES = frozenset({Role.DEPARTMENT_HANDLER.value, Role.DEPARTMENT_ADMIN.value})
-DEFAULT_ROLE = Role.DEPARTMENT_HANDLER.value
 LANE_NAME = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*(?::\s*([a-z_]+)\s*)?$")
 
 # The handler form a user task gets when it declares none: the outcome and an opinion (Issue #4).
@@ -104,14 +103,15 @@ class ModelInvalid(Exception):  # noqa: N818 - reads as what it is
 
 
 def lane_parse(name: str | None) -> tuple[str, str]:
-    """A lane name ``DEPT`` or ``DEPT:role`` as (department code, role); the role defaults to handler.
+    """A lane name ``DEPT`` or ``DEPT:role`` as (department code, role); ``DEPT`` alone gives role "" (anyone
+    handling tasks in the department).
 
     Returns ("", "") when the name does not have that form.
     """
     match = LANE_NAME.match(name or "")
     if not match:
         return "", ""
-    return match.group(1).upper(), match.group(2) or DEFAULT_ROLE
+    return match.group(1).upper(), match.group(2) or ""
 
 
 def _to_bytes(xml: bytes | str) -> bytes:
@@ -229,7 +229,7 @@ class _Checker:
                     f"The department code '{code}' of lane '{name}' does not exist.",
                     lane,
                 )
-            if role not in TASK_ROLES:
+            if role and role not in TASK_ROLES:
                 self.add(
                     "unknown_role",
                     f"泳道“{name}”中的角色“{role}”不能办理任务；可用角色：{'、'.join(sorted(TASK_ROLES))}。",

@@ -11,7 +11,6 @@ from onewindow.workflow.engine import (
     ORDERED_FORMAT,
     PlatformTimerEventDefinition,
     WorkflowEngineError,
-    lane_parse,
     process_parse,
     ready_user_tasks,
     timer_fire,
@@ -26,6 +25,7 @@ from onewindow.workflow.engine import (
 )
 from onewindow.workflow.expressions import UnsafeExpression
 from onewindow.workflow.tests.factories import QYKB_BPMN, TIMER_BPMN
+from onewindow.workflow.validation import lane_parse
 
 
 def _caller(name: str, parameters: dict[str, Any], data: dict[str, Any], department: str) -> dict[str, Any]:

@@ -181,7 +181,7 @@ def test_dmn_cells_are_checked() -> None:
 
 
 def test_lane_names() -> None:
-    assert lane_parse("AMR") == ("AMR", "department_handler")
+    assert lane_parse("AMR") == ("AMR", "")
     assert lane_parse("amr:department_admin") == ("AMR", "department_admin")
     assert lane_parse("") == ("", "")
 
