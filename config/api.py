@@ -46,3 +46,7 @@ api.add_router("/", services_router)  # /api/v1/services, /api/v1/admin/services
 api.add_router("/", materials_router)  # /api/v1/materials
 api.add_router("/", applications_router)  # /api/v1/applications, /api/v1/reviews
 api.add_router("/", notifications_router)  # /api/v1/notifications
+
+from onewindow.workflow.api import router as workflow_router  # noqa: E402
+
+api.add_router("/", workflow_router)  # /api/v1/tasks, /api/v1/supervision, /api/v1/processes, …

@@ -340,3 +340,8 @@ CACHES = {
 # Lockout is by account, not by address: a service hall or village point puts many clerks and residents
 # behind one NAT address, and locking the address would shut the whole hall out.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Back office (docs/workflow.md): a task's light turns yellow when at most this many working days are left.
+WORKFLOW_YELLOW_DAYS = env_int("ONEWINDOW_WORKFLOW_YELLOW_DAYS", default=2)
+# Working days a consulted department has to give its opinion.
+WORKFLOW_CONSULT_DAYS = env_int("ONEWINDOW_WORKFLOW_CONSULT_DAYS", default=5)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("services/", include("onewindow.services.urls")),  # public service guides and search
     path("materials/", include("onewindow.materials.urls")),
     path("notifications/", include("onewindow.notifications.urls")),
+    path("admin/processes/", include("onewindow.workflow.process_urls")),  # BPMN editor and versions
+    path("", include("onewindow.workflow.urls")),  # /tasks/, /supervision/, /delegations/
     path("", include("onewindow.applications.urls")),  # /applications/, /window/, /agent/
     path("", include("onewindow.web.urls")),
 ]

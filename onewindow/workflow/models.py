@@ -83,11 +83,30 @@ class WorkflowInstance(models.Model):
 class TaskStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CLAIMED = "claimed", _("Claimed")
+    # Held: returned to the applicant for supplements, or waiting for a consulted department.
+    WAITING = "waiting", _("Waiting")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
 
 
-ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+# Not finished: the task still stands in the process (its Spiff task is READY).
+ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.WAITING)
+# Someone must act now: what the pool shows and what lights are kept for.
+WORKING_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+class TaskKind(models.TextChoices):
+    PROCESS = "process", _("Process task")
+    # Ad hoc: another department's opinion asked for by a handler (outcome "consult").
+    CONSULT = "consult", _("Consultation")
+
+
+class Light(models.TextChoices):
+    """Supervision light of a task: red overdue, yellow few working days left, green otherwise."""
+
+    GREEN = "green", _("Green")
+    YELLOW = "yellow", _("Yellow")
+    RED = "red", _("Red")
 
 
 class HumanTask(models.Model):
@@ -105,11 +124,20 @@ class HumanTask(models.Model):
     # Empty: any handler of the department; otherwise the role the lane names (``DEPT:role``).
     role = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    kind = models.CharField(max_length=10, choices=TaskKind.choices, default=TaskKind.PROCESS)
+    # A consultation task: the task whose handler asked for it.
+    consult_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="consultations"
+    )
     assignee = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="workflow_tasks"
     )
     created_at = models.DateTimeField()
     due_date = models.DateField(null=True, blank=True)
+    # Kept by ``lights_refresh`` (one SQL statement) for open and claimed tasks; set on creation.
+    light = models.CharField(max_length=6, choices=Light.choices, default=Light.GREEN)
+    # Last time anything on the case changed that a handler should notice (inbox highlight).
+    changed_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, blank=True)
@@ -124,6 +152,7 @@ class HumanTask(models.Model):
         ]
         indexes = [
             models.Index(fields=["department_code", "status", "due_date"], name="human_task_inbox_idx"),
+            models.Index(fields=["department_code", "status", "light"], name="human_task_light_idx"),
             models.Index(fields=["assignee", "status"], name="human_task_assignee_idx"),
             models.Index(fields=["application"], name="human_task_application_idx"),
         ]
@@ -139,6 +168,15 @@ class CaseEventKind(models.TextChoices):
     TASK_RELEASED = "task_released", _("Task released")
     TASK_COMPLETED = "task_completed", _("Task completed")
     TASK_CANCELLED = "task_cancelled", _("Task cancelled")
+    TASK_REASSIGNED = "task_reassigned", _("Task reassigned")
+    TASK_RETURNED = "task_returned", _("Returned to the applicant")
+    TASK_RESUMED = "task_resumed", _("Task resumed")
+    CONSULTED = "consulted", _("Department consulted")
+    CLOCK_STOPPED = "clock_stopped", _("Clock stopped")
+    CLOCK_RESUMED = "clock_resumed", _("Clock resumed")
+    EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
+    EXTENSION_DECIDED = "extension_decided", _("Extension decided")
+    ESCALATED = "escalated", _("Escalated")
     SERVICE_ACTION = "service_action", _("Service action run")
     TIMER_STARTED = "timer_started", _("Timer started")
     TIMER_FIRED = "timer_fired", _("Timer fired")
@@ -189,3 +227,173 @@ class WorkflowTimer(models.Model):
 
     def __str__(self) -> str:
         return f"timer {self.spiff_task_id} at {self.fire_at:%Y-%m-%d %H:%M}"
+
+
+class TaskView(models.Model):
+    """When a handler last opened a task: what changed since is highlighted."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="views")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "task"], name="task_view_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw {self.task_id} at {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class ClockStopKind(models.TextChoices):
+    SUPPLEMENT = "supplement", _("Waiting for the applicant's supplement")
+    HEARING = "hearing", _("Hearing")
+    EXPERT = "expert", _("Expert review, testing or inspection")
+
+
+class ClockStop(models.Model):
+    """A period in which the case's time limit does not run (Administrative Licensing Law Art. 45).
+
+    When it ends, ``working_days`` holds how many working days it lasted and the case's and its active
+    tasks' due dates have moved by that many working days.
+    """
+
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.CASCADE, related_name="clock_stops"
+    )
+    task = models.ForeignKey(HumanTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=12, choices=ClockStopKind.choices)
+    reason = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    started_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    working_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            # At most one running clock stop per case.
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=models.Q(ended_at__isnull=True),
+                name="clock_stop_one_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"clock stop {self.kind} of {self.application_id}"
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class Extension(models.Model):
+    """A request to extend a case's time limit by working days; a department admin decides it."""
+
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.CASCADE, related_name="extensions"
+    )
+    task = models.ForeignKey(HumanTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    department_code = models.CharField(max_length=20)
+    working_days = models.PositiveIntegerField()
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING, db_index=True
+    )
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"extension of {self.application_id} by {self.working_days} working days ({self.status})"
+
+
+class Delegation(models.Model):
+    """While active, ``delegate`` works the tasks ``delegator`` claimed in ``department_code`` (代理)."""
+
+    department_code = models.CharField(max_length=20)
+    delegator = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    delegate = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        indexes = [models.Index(fields=["delegate", "starts_on", "ends_on"], name="delegation_delegate_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.delegator_id} -> {self.delegate_id} ({self.starts_on}..{self.ends_on})"
+
+
+class EscalationTarget(models.TextChoices):
+    ASSIGNEE = "assignee", _("The handler (or the department's handlers when unclaimed)")
+    DEPARTMENT_ADMIN = "department_admin", _("The department's administrators")
+    LEADER = "leader", _("Leaders")
+
+
+class EscalationRule(models.Model):
+    """Escalation as data: when a task reaches ``light`` (and, for red, has been overdue for
+    ``overdue_working_days``), notify ``target``. ``department_code`` empty = every department."""
+
+    department_code = models.CharField(max_length=20, blank=True)
+    light = models.CharField(max_length=6, choices=Light.choices)
+    overdue_working_days = models.PositiveIntegerField(default=0)
+    target = models.CharField(max_length=20, choices=EscalationTarget.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["department_code", "light", "overdue_working_days", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.department_code or '*'} {self.light}+{self.overdue_working_days} -> {self.target}"
+
+
+class TaskEscalation(models.Model):
+    """One rule fired for one task (at most once)."""
+
+    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="escalations")
+    rule = models.ForeignKey(EscalationRule, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "rule"], name="task_escalation_unique")]
+
+    def __str__(self) -> str:
+        return f"escalation {self.rule_id} of task {self.task_id}"
+
+
+class SupervisionSnapshot(models.Model):
+    """Daily counts of working tasks per department and light: the supervision trend."""
+
+    day = models.DateField()
+    department_code = models.CharField(max_length=20)
+    green = models.PositiveIntegerField(default=0)
+    yellow = models.PositiveIntegerField(default=0)
+    red = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "department_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "department_code"], name="supervision_snapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_code}: {self.green}/{self.yellow}/{self.red}"
