@@ -16,6 +16,7 @@ urlpatterns = [
     path("materials/", include("onewindow.materials.urls")),
     path("notifications/", include("onewindow.notifications.urls")),
     path("admin/processes/", include("onewindow.workflow.process_urls")),  # BPMN editor and versions
+    path("cases/", include("onewindow.workflow.diagram_urls")),  # a case's live position on its diagram
     path("", include("onewindow.workflow.urls")),  # /tasks/, /supervision/, /delegations/
     path("", include("onewindow.applications.urls")),  # /applications/, /window/, /agent/
     path("", include("onewindow.web.urls")),

@@ -9,10 +9,12 @@ of one case at the same time run one after the other on the latest state and nev
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,22 +23,44 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from onewindow.accounts.models import User
 from onewindow.accounts.permissions import permission_denied, user_has_permission, user_roles
 from onewindow.accounts.roles import Permission
-from onewindow.applications.models import Application
+from onewindow.applications.actions.acceptance import supplement_items_clean, supplement_notice_send
+from onewindow.applications.actions.common import (
+    SupplementItem,
+    application_transition,
+    event_add,
+)
+from onewindow.applications.models import Application, ApplicationEvent, Status
+from onewindow.applications.tracking import china_date
 from onewindow.audit.actions import audit_append
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.core.logging import get_logger
+from onewindow.notifications.actions import notification_send
+from onewindow.organisations.models import Department
 from onewindow.services.models import ServiceVersion
+from onewindow.workcalendar.calendar import add_working_days
 from onewindow.workflow import engine
 from onewindow.workflow.calendar_timers import DUE_TIMEZONE, timer_fire_at
+from onewindow.workflow.clock import (
+    clock_running_stop,
+    clock_stop_end,
+    clock_stop_start,
+    light_for,
+    light_thresholds,
+)
 from onewindow.workflow.models import (
     ACTIVE_TASK_STATUSES,
+    WORKING_TASK_STATUSES,
     CaseEvent,
     CaseEventKind,
+    ClockStopKind,
     DefinitionStatus,
+    Delegation,
     HumanTask,
     InstanceStatus,
     ProcessDefinition,
+    TaskKind,
     TaskStatus,
+    TaskView,
     WorkflowInstance,
     WorkflowTimer,
 )
@@ -53,7 +77,8 @@ TIMER_BATCH_SIZE = 200
 # --- Process definitions --------------------------------------------------------------------------
 
 
-def _problems_as_errors(bpmn_xml: str) -> list[FieldError]:
+def process_definition_problems(bpmn_xml: str) -> list[FieldError]:
+    """Every problem of a BPMN model as a field error on ``bpmn_xml`` (empty: it may be uploaded)."""
     return [
         FieldError(
             "bpmn_xml",
@@ -94,7 +119,7 @@ def process_definition_create(
         )
     if not key:
         raise FieldErrors([FieldError("key", "required", "请填写流程标识。", "The process key is required.")])
-    errors = _problems_as_errors(bpmn_xml)
+    errors = process_definition_problems(bpmn_xml)
     if errors:
         raise FieldErrors(errors, code="process_invalid")
     try:
@@ -309,13 +334,22 @@ def _synchronise(
     # Inbox: ready user tasks get a row; active rows whose Spiff task is no longer ready are cancelled.
     ready = {task.spiff_task_id: task for task in engine.ready_user_tasks(workflow)}
     active = list(HumanTask.objects.filter(instance=instance, status__in=ACTIVE_TASK_STATUSES))
-    gone = [task for task in active if task.spiff_task_id not in ready]
+    gone = [
+        task
+        for task in active
+        if (task.kind == TaskKind.PROCESS and task.spiff_task_id not in ready)
+        or (completed and task.kind == TaskKind.CONSULT)
+    ]
+    gone_ids = {task.pk for task in gone}
+    # A consultation goes with the task that asked for it.
+    gone.extend(task for task in active if task.consult_of_id in gone_ids and task.pk not in gone_ids)
     HumanTask.objects.filter(pk__in=[task.pk for task in gone]).update(
         status=TaskStatus.CANCELLED, completed_at=now
     )
     events.extend(_event(instance, CaseEventKind.TASK_CANCELLED, now, task=task) for task in gone)
     existing = {task.spiff_task_id for task in active}
     data = engine.workflow_data(workflow)
+    thresholds = light_thresholds()
     created = HumanTask.objects.bulk_create(
         HumanTask(
             instance=instance,
@@ -328,7 +362,9 @@ def _synchronise(
             role=item.role,
             status=TaskStatus.OPEN,
             created_at=now,
-            due_date=_due_date(item, fire_at, now, data),
+            changed_at=now,
+            due_date=(due := _due_date(item, fire_at, now, data)),
+            light=light_for(due, thresholds),
             form_schema=item.form_schema,
         )
         for key, item in ready.items()
@@ -341,6 +377,29 @@ def _synchronise(
         )
     events.extend(_event(instance, CaseEventKind.TASK_CREATED, now, task=task) for task in created)
 
+    if completed:
+        events.append(_event(instance, CaseEventKind.COMPLETED, now, actor=actor))
+    CaseEvent.objects.bulk_create(events)
+    if not completed:
+        _pending_refresh(instance, now)
+    if completed:
+        _decide(instance, data)
+    return created
+
+
+def _department_names(codes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    return {
+        code: (name, name_en or code)
+        for code, name, name_en in Department.objects.filter(code__in=list(codes)).values_list(
+            "code", "name", "name_en"
+        )
+    }
+
+
+def _pending_refresh(instance: WorkflowInstance, now: datetime) -> None:
+    """Set the application's departments working on it now; the applicant's timeline shows who joined
+    (routed) and who finished their part — one case for the applicant, departments behind it."""
+    application = instance.application
     pending = sorted(
         set(
             HumanTask.objects.filter(instance=instance, status__in=ACTIVE_TASK_STATUSES).values_list(
@@ -348,19 +407,45 @@ def _synchronise(
             )
         )
     )
-    if completed:
-        events.append(_event(instance, CaseEventKind.COMPLETED, now, actor=actor))
-    CaseEvent.objects.bulk_create(events)
-    application = instance.application
-    if not completed and pending != list(application.pending_department_codes):
-        Application.objects.filter(pk=application.pk).update(
-            pending_department_codes=pending, row_version=F("row_version") + 1
-        )
-        application.pending_department_codes = pending
-        application.refresh_from_db(fields=["row_version"])
-    if completed:
-        _decide(instance, data)
-    return created
+    before = list(application.pending_department_codes)
+    if pending == before:
+        return
+    Application.objects.filter(pk=application.pk).update(
+        pending_department_codes=pending, row_version=F("row_version") + 1
+    )
+    application.pending_department_codes = pending
+    application.refresh_from_db(fields=["row_version", "status"])
+    names = _department_names({*pending, *before})
+    joined = [code for code in pending if code not in before]
+    left = [code for code in before if code not in pending]
+    ApplicationEvent.objects.bulk_create(
+        [
+            *(
+                ApplicationEvent(
+                    application=application,
+                    at=now,
+                    kind="routed",
+                    status=application.status,
+                    department_code=code,
+                    note=f"{names.get(code, (code, code))[0]}正在办理",
+                    note_en=f"{names.get(code, (code, code))[1]} is working on it",
+                )
+                for code in joined
+            ),
+            *(
+                ApplicationEvent(
+                    application=application,
+                    at=now,
+                    kind="department_done",
+                    status=application.status,
+                    department_code=code,
+                    note=f"{names.get(code, (code, code))[0]}已完成办理",
+                    note_en=f"{names.get(code, (code, code))[1]} has finished its part",
+                )
+                for code in left
+            ),
+        ]
+    )
 
 
 def _decide(instance: WorkflowInstance, data: dict[str, Any]) -> None:
@@ -371,7 +456,7 @@ def _decide(instance: WorkflowInstance, data: dict[str, Any]) -> None:
     """
     from onewindow.applications.actions import application_decide
 
-    done = HumanTask.objects.filter(instance=instance, status=TaskStatus.DONE)
+    done = HumanTask.objects.filter(instance=instance, status=TaskStatus.DONE, kind=TaskKind.PROCESS)
     rejection = done.filter(outcome="reject").order_by("completed_at", "id").first()
     last = done.order_by("-completed_at", "-id").first()
     if rejection is None and last is not None and last.outcome != "approve":
@@ -518,9 +603,11 @@ def task_release(*, acting_user: User, task: HumanTask) -> HumanTask:
     _require_handler(acting_user, task)
     with transaction.atomic():
         locked = HumanTask.objects.select_for_update().get(pk=task.pk)
-        if locked.status not in ACTIVE_TASK_STATUSES:
+        if locked.status not in WORKING_TASK_STATUSES:
             raise _not_open(locked)
-        if locked.status != TaskStatus.CLAIMED or locked.assignee_id != acting_user.pk:
+        if locked.status != TaskStatus.CLAIMED or not (
+            locked.assignee_id == acting_user.pk or _delegated_to(acting_user, locked)
+        ):
             raise _not_yours(locked)
         now = timezone.now()
         locked.status, locked.assignee, locked.claimed_at = TaskStatus.OPEN, None, None
@@ -544,6 +631,112 @@ def task_release(*, acting_user: User, task: HumanTask) -> HumanTask:
     return locked
 
 
+def _delegated_to(acting_user: User, task: HumanTask, today: date | None = None) -> bool:
+    """True if the task's assignee delegated their tasks of its department to ``acting_user`` today."""
+    if task.assignee_id is None:
+        return False
+    today = today or china_date(timezone.now())
+    return Delegation.objects.filter(
+        department_code=task.department_code,
+        delegator_id=task.assignee_id,
+        delegate=acting_user,
+        starts_on__lte=today,
+        ends_on__gte=today,
+        revoked_at__isnull=True,
+    ).exists()
+
+
+def _may_work(acting_user: User, task: HumanTask) -> bool:
+    """Open to any eligible handler; claimed or waiting: its assignee, or their delegate."""
+    if task.status == TaskStatus.OPEN or task.assignee_id in (None, acting_user.pk):
+        return True
+    return _delegated_to(acting_user, task)
+
+
+def _outcome_checked(task: HumanTask, outcome: str, opinion: str, data: dict[str, Any]) -> None:
+    allowed = ("approve", "reject") if task.kind == TaskKind.CONSULT else OUTCOMES
+    if outcome not in allowed:
+        raise FieldErrors(
+            [
+                FieldError(
+                    "outcome",
+                    "invalid",
+                    "办理结果无效。" if task.kind == TaskKind.PROCESS else "会商意见须为同意或不同意。",
+                    "The outcome is approve, reject, return or consult."
+                    if task.kind == TaskKind.PROCESS
+                    else "A consultation is answered with approve or reject.",
+                )
+            ]
+        )
+    if not opinion and (outcome in ("reject", "return", "consult") or task.kind == TaskKind.CONSULT):
+        zh, en = {
+            "reject": ("不予通过须说明理由。", "A rejection needs reasons."),
+            "return": ("退回补正须说明需要补正的内容。", "Say what the applicant must supply."),
+            "consult": ("请写明征求意见的事项。", "Say what the other department is asked."),
+        }.get(outcome, ("请填写会商意见。", "Give the department's opinion."))
+        raise FieldErrors([FieldError("opinion", "required", zh, en)])
+    if outcome == "consult":
+        code = str(data.get("department", "")).strip()
+        if not code or code == task.department_code or not Department.objects.filter(code=code).exists():
+            raise FieldErrors(
+                [
+                    FieldError(
+                        "data.department",
+                        "invalid",
+                        "请选择另一个现有部门征求意见。",
+                        "Choose another existing department to consult.",
+                    )
+                ]
+            )
+
+
+def _return_items(opinion: str, data: dict[str, Any]) -> list[SupplementItem]:
+    raw = data.get("items") or []
+    if not isinstance(raw, list):
+        raise FieldErrors(
+            [FieldError("data.items", "invalid", "补正事项格式不正确。", "The items must be a list.")]
+        )
+    items = [
+        SupplementItem(
+            field=str(item.get("field", "")),
+            material_code=str(item.get("material_code", "")),
+            reason=str(item.get("reason", "")),
+            reason_en=str(item.get("reason_en", "")),
+        )
+        for item in raw
+        if isinstance(item, dict)
+    ]
+    if items:
+        return supplement_items_clean(items)
+    return [SupplementItem(reason=opinion)]
+
+
+def _task_back(task: HumanTask, now: datetime, actor: User | None, why: str) -> None:
+    """A waiting task goes back to its handler (claimed), or to the pool when it has none."""
+    task.status = TaskStatus.CLAIMED if task.assignee_id else TaskStatus.OPEN
+    task.changed_at = now
+    task.light = light_for(task.due_date)
+    task.save(update_fields=["status", "changed_at", "light"])
+    CaseEvent.objects.create(
+        application_id=task.application_id,
+        instance_id=task.instance_id,
+        at=now,
+        kind=CaseEventKind.TASK_RESUMED,
+        task=task,
+        department_code=task.department_code,
+        actor=actor,
+        data={"why": why},
+    )
+
+
+def _locked_instance(task: HumanTask) -> WorkflowInstance:
+    return (
+        WorkflowInstance.objects.select_for_update(of=("self",))
+        .select_related("application__service", "application__version", "definition")
+        .get(pk=task.instance_id)
+    )
+
+
 def task_complete(
     *,
     acting_user: User,
@@ -552,73 +745,524 @@ def task_complete(
     opinion: str,
     data: dict[str, Any] | None = None,
 ) -> HumanTask:
-    """Complete an open task (or one claimed by the acting user) and run the process until it waits.
+    """Complete an open task (or one claimed by the acting user or delegated to them).
 
-    ``outcome`` is approve, reject (with an opinion giving the reasons), return or consult; the task data
-    given to the process is ``{**data, outcome, opinion}``. When the process ends, the application is
-    decided: rejected if any task was rejected, else approved, with the items the process lists as
-    ``results``.
+    ``approve`` and ``reject`` (with an opinion giving the reasons) complete the process task and run the
+    process until it waits; the task data given to the process is ``{**data, outcome, opinion}``. When the
+    process ends, the application is decided: rejected if any task was rejected, else approved, with the
+    items the process lists as ``results``.
+
+    ``return`` (opinion required; ``data["items"]`` optional, as in a supplement notice) sends the case back
+    to the applicant: one supplement notice, the case clock stops, the task waits; the applicant's
+    supplement restarts the clock (due dates move) and gives the task back to its handler.
+
+    ``consult`` (``data["department"]``, the opinion is the question) opens a consultation task in that
+    department; the task waits until the consulted department answers (approve or reject, with an opinion).
+    A consultation task itself is completed with approve or reject.
     """
     _require_handler(acting_user, task)
     opinion = opinion.strip()
-    if outcome not in OUTCOMES:
-        raise FieldErrors(
-            [
-                FieldError(
-                    "outcome",
-                    "invalid",
-                    "办理结果无效。",
-                    "The outcome is approve, reject, return or consult.",
-                )
-            ]
-        )
-    if outcome == "reject" and not opinion:
-        raise FieldErrors(
-            [FieldError("opinion", "required", "不予通过须说明理由。", "A rejection needs reasons.")]
-        )
+    data = dict(data or {})
+    _outcome_checked(task, outcome, opinion, data)
     with transaction.atomic():
-        instance = (
-            WorkflowInstance.objects.select_for_update(of=("self",))
-            .select_related("application__service", "definition")
-            .get(pk=task.instance_id)
-        )
+        instance = _locked_instance(task)
         locked = HumanTask.objects.select_for_update().get(pk=task.pk)
-        if locked.status not in ACTIVE_TASK_STATUSES:
+        if locked.status not in WORKING_TASK_STATUSES:
             raise _not_open(locked)
-        if locked.status == TaskStatus.CLAIMED and locked.assignee_id != acting_user.pk:
+        if not _may_work(acting_user, locked):
             raise _not_yours(locked)
+        if instance.status != InstanceStatus.RUNNING:
+            raise _not_open(locked)
         now = timezone.now()
-        task_data = {**(data or {}), "outcome": outcome, "opinion": opinion}
-        workflow = engine.workflow_load(instance.state)
-        try:
-            engine.user_task_complete(workflow, locked.spiff_task_id, task_data)
-        except (engine.WorkflowEngineError, SpiffWorkflowException) as error:
-            raise _engine_failed(instance.application, error) from error
-        steps = _run(workflow, instance.application, now)
-        locked.status, locked.completed_at = TaskStatus.DONE, now
-        locked.assignee = acting_user
-        locked.outcome, locked.opinion, locked.data = outcome, opinion, dict(data or {})
-        locked.save(update_fields=["status", "completed_at", "assignee", "outcome", "opinion", "data"])
-        CaseEvent.objects.create(
-            application_id=locked.application_id,
-            instance=instance,
-            at=now,
-            kind=CaseEventKind.TASK_COMPLETED,
-            task=locked,
-            department_code=locked.department_code,
-            actor=acting_user,
-            data={"outcome": outcome},
-        )
-        _synchronise(instance, workflow, steps, now=now, actor=acting_user, old_version=instance.row_version)
+        if locked.kind == TaskKind.CONSULT:
+            _consultation_answer(instance, locked, acting_user, outcome, opinion, data, now)
+        elif outcome == "return":
+            _return_to_applicant(instance, locked, acting_user, opinion, data, now)
+        elif outcome == "consult":
+            _consult(instance, locked, acting_user, opinion, data, now)
+        else:
+            _process_task_complete(instance, locked, acting_user, outcome, opinion, data, now)
         audit_append(
             action="task.completed",
             acting_user=acting_user,
             object_type="task",
             object_id=locked.pk,
             department_code=locked.department_code,
-            details={"outcome": outcome, "application": instance.application.tracking_no},
+            details={
+                "outcome": outcome,
+                "application": instance.application.tracking_no,
+                "kind": locked.kind,
+            },
         )
     return locked
+
+
+def _completed_event(
+    instance: WorkflowInstance, task: HumanTask, actor: User, outcome: str, now: datetime
+) -> None:
+    CaseEvent.objects.create(
+        application_id=task.application_id,
+        instance=instance,
+        at=now,
+        kind=CaseEventKind.TASK_COMPLETED,
+        task=task,
+        department_code=task.department_code,
+        actor=actor,
+        data={"outcome": outcome},
+    )
+
+
+def _task_done(
+    task: HumanTask, actor: User, outcome: str, opinion: str, data: dict[str, Any], now: datetime
+) -> None:
+    task.status, task.completed_at, task.assignee = TaskStatus.DONE, now, actor
+    task.outcome, task.opinion, task.data = outcome, opinion, data
+    task.save(update_fields=["status", "completed_at", "assignee", "outcome", "opinion", "data"])
+
+
+def _process_task_complete(
+    instance: WorkflowInstance,
+    task: HumanTask,
+    actor: User,
+    outcome: str,
+    opinion: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    workflow = engine.workflow_load(instance.state)
+    try:
+        engine.user_task_complete(
+            workflow, task.spiff_task_id, {**data, "outcome": outcome, "opinion": opinion}
+        )
+    except (engine.WorkflowEngineError, SpiffWorkflowException) as error:
+        raise _engine_failed(instance.application, error) from error
+    steps = _run(workflow, instance.application, now)
+    _task_done(task, actor, outcome, opinion, data, now)
+    _completed_event(instance, task, actor, outcome, now)
+    _synchronise(instance, workflow, steps, now=now, actor=actor, old_version=instance.row_version)
+
+
+def _return_to_applicant(
+    instance: WorkflowInstance,
+    task: HumanTask,
+    actor: User,
+    opinion: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    items = _return_items(opinion, data)
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("service__department", "version", "applicant", "submitted_by")
+        .get(pk=instance.application_id)
+    )
+    if application.status != Status.IN_PROGRESS:
+        raise RuleViolation(
+            "application_not_in_progress",
+            f"办件 {application.tracking_no} 不在办理中，不能退回补正。",
+            f"Application {application.tracking_no} is not in progress; it cannot be returned.",
+            status=409,
+        )
+    supplement_notice_send(application, acting_user=actor, items=items)
+    clock_stop_start(
+        application, kind=ClockStopKind.SUPPLEMENT, reason=opinion, actor=actor, now=now, task=task
+    )
+    task.status, task.assignee, task.changed_at = TaskStatus.WAITING, task.assignee or actor, now
+    task.claimed_at = task.claimed_at or now
+    task.save(update_fields=["status", "assignee", "changed_at", "claimed_at"])
+    CaseEvent.objects.create(
+        application=application,
+        instance=instance,
+        at=now,
+        kind=CaseEventKind.TASK_RETURNED,
+        task=task,
+        department_code=task.department_code,
+        actor=actor,
+        data={"items": [item.as_dict() for item in items]},
+    )
+
+
+CONSULT_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["outcome", "opinion"],
+    "x-order": ["outcome", "opinion"],
+    "properties": {
+        "outcome": {
+            "type": "string",
+            "title": "会商意见",
+            "x-title-en": "Opinion",
+            "enum": ["approve", "reject"],
+            "x-enum-labels": {"approve": ["同意", "Agree"], "reject": ["不同意", "Disagree"]},
+            "x-widget": "radio",
+        },
+        "opinion": {"type": "string", "title": "意见说明", "x-title-en": "Reasons", "x-widget": "textarea"},
+    },
+}
+
+
+def _consult(
+    instance: WorkflowInstance,
+    task: HumanTask,
+    actor: User,
+    question: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    code = str(data["department"]).strip()
+    due = add_working_days(china_date(now), settings.WORKFLOW_CONSULT_DAYS)
+    consultation = HumanTask.objects.create(
+        instance=instance,
+        application_id=task.application_id,
+        spiff_task_id=uuid.uuid4(),
+        task_spec=f"{task.task_spec}:consult"[:200],
+        name=f"会商：{task.name}"[:200],
+        name_en=f"Consultation: {task.name_en or task.name}"[:200],
+        department_code=code,
+        kind=TaskKind.CONSULT,
+        consult_of=task,
+        status=TaskStatus.OPEN,
+        created_at=now,
+        changed_at=now,
+        due_date=due,
+        light=light_for(due),
+        opinion="",
+        data={"question": question, "asked_by": actor.username, "asking_department": task.department_code},
+        form_schema=CONSULT_FORM,
+    )
+    task.status, task.assignee, task.changed_at = TaskStatus.WAITING, task.assignee or actor, now
+    task.claimed_at = task.claimed_at or now
+    task.save(update_fields=["status", "assignee", "changed_at", "claimed_at"])
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                application_id=task.application_id,
+                instance=instance,
+                at=now,
+                kind=CaseEventKind.CONSULTED,
+                task=task,
+                department_code=task.department_code,
+                actor=actor,
+                data={"department": code, "question": question},
+            ),
+            CaseEvent(
+                application_id=task.application_id,
+                instance=instance,
+                at=now,
+                kind=CaseEventKind.TASK_CREATED,
+                task=consultation,
+                department_code=code,
+            ),
+        ]
+    )
+    _pending_refresh(instance, now)
+
+
+def _consultation_answer(
+    instance: WorkflowInstance,
+    task: HumanTask,
+    actor: User,
+    outcome: str,
+    opinion: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    _task_done(task, actor, outcome, opinion, {**task.data, **data}, now)
+    _completed_event(instance, task, actor, outcome, now)
+    asking = (
+        HumanTask.objects.select_for_update().filter(pk=task.consult_of_id).first()
+        if task.consult_of_id is not None
+        else None
+    )
+    if (
+        asking is not None
+        and asking.status == TaskStatus.WAITING
+        and not asking.consultations.filter(status__in=ACTIVE_TASK_STATUSES).exists()
+        and not _waiting_for_supplement(asking)
+    ):
+        _task_back(asking, now, actor, "consulted")
+    _pending_refresh(instance, now)
+
+
+def _waiting_for_supplement(task: HumanTask) -> bool:
+    stop = clock_running_stop(task.application)
+    return stop is not None and stop.kind == ClockStopKind.SUPPLEMENT and stop.task_id == task.pk
+
+
+# --- Hooks from the applications app: start, supplement answered, withdrawn ----------------------------
+
+
+def published_definition(key: str) -> ProcessDefinition | None:
+    """The published version of process ``key``, if any."""
+    if not key:
+        return None
+    return (
+        ProcessDefinition.objects.filter(key=key, status=DefinitionStatus.PUBLISHED)
+        .order_by("-version")
+        .first()
+    )
+
+
+def case_processing_start(application: Application) -> None:
+    """The process starter the applications app calls on acceptance (registered in the AppConfig).
+
+    Runs the published process of the version's ``process_key``; without one, the default routing.
+    """
+    from onewindow.applications.processing import default_process_start
+
+    definition = published_definition(application.version.process_key)
+    if definition is None:
+        default_process_start(application)
+        return
+    application_transition(application, status=Status.IN_PROGRESS)
+    event_add(
+        application,
+        kind="processing",
+        actor=None,
+        note="已转后台办理",
+        note_en="Passed to the departments for handling",
+    )
+    process_start(application=application, definition=definition)
+
+
+def case_supplemented(application: Application, acting_user: User | None) -> None:
+    """The applicant answered a notice sent from the back office: restart the clock, give the task back."""
+    now = timezone.now()
+    stop = clock_running_stop(application)
+    if stop is None or stop.kind != ClockStopKind.SUPPLEMENT:
+        return
+    clock_stop_end(application, actor=acting_user, now=now)
+    waiting = HumanTask.objects.select_for_update().filter(
+        application=application, status=TaskStatus.WAITING, kind=TaskKind.PROCESS
+    )
+    for task in waiting:
+        if not task.consultations.filter(status__in=ACTIVE_TASK_STATUSES).exists():
+            _task_back(task, now, acting_user, "supplemented")
+    HumanTask.objects.filter(application=application, status__in=WORKING_TASK_STATUSES).update(changed_at=now)
+
+
+def case_processing_stop(application: Application) -> None:
+    """The application was withdrawn: cancel its process, tasks and timers (and a running clock stop)."""
+    now = timezone.now()
+    instance = (
+        WorkflowInstance.objects.select_for_update(of=("self",)).filter(application=application).first()
+    )
+    if instance is None or instance.status != InstanceStatus.RUNNING:
+        return
+    clock_stop_end(application, actor=None, now=now)
+    cancelled = list(HumanTask.objects.filter(instance=instance, status__in=ACTIVE_TASK_STATUSES))
+    HumanTask.objects.filter(pk__in=[task.pk for task in cancelled]).update(
+        status=TaskStatus.CANCELLED, completed_at=now
+    )
+    WorkflowTimer.objects.filter(instance=instance, fired_at__isnull=True).delete()
+    WorkflowInstance.objects.filter(pk=instance.pk).update(
+        status=InstanceStatus.CANCELLED, completed_at=now, row_version=F("row_version") + 1
+    )
+    CaseEvent.objects.bulk_create(
+        _event(instance, CaseEventKind.TASK_CANCELLED, now, task=task) for task in cancelled
+    )
+
+
+# --- Department admin: reassign, delegate --------------------------------------------------------------
+
+
+def _may_handle(user: User, task: HumanTask) -> bool:
+    """The rule of ``_require_handler`` without auditing a refusal (for checking someone else)."""
+    if not user.is_active or not user_has_permission(
+        user, Permission.HANDLE_TASKS, department_code=task.department_code
+    ):
+        return False
+    return not task.role or any(
+        grant.role == task.role and grant.department_code == task.department_code
+        for grant in user_roles(user)
+    )
+
+
+def _require_department_admin(
+    acting_user: User, department_code: str, object_type: str, object_id: str
+) -> None:
+    if not department_code or not user_has_permission(
+        acting_user, Permission.MANAGE_DEPARTMENT, department_code=department_code
+    ):
+        raise permission_denied(
+            acting_user, Permission.MANAGE_DEPARTMENT, object_type=object_type, object_id=object_id
+        )
+
+
+def task_reassign(*, acting_user: User, task: HumanTask, assignee: User, reason: str = "") -> HumanTask:
+    """A department admin gives an active task of their department to one of its handlers (改派).
+
+    An open task becomes claimed by ``assignee``; a waiting one stays waiting with the new assignee. The
+    new handler is notified.
+    """
+    _require_department_admin(acting_user, task.department_code, "task", str(task.pk))
+    if not _may_handle(assignee, task):
+        raise FieldErrors(
+            [
+                FieldError(
+                    "assignee",
+                    "not_a_handler",
+                    f"{assignee.username} 不能办理该部门的此项任务。",
+                    f"{assignee.username} cannot handle this task of the department.",
+                )
+            ]
+        )
+    with transaction.atomic():
+        locked = HumanTask.objects.select_for_update().select_related("application").get(pk=task.pk)
+        if locked.status not in ACTIVE_TASK_STATUSES:
+            raise _not_open(locked)
+        now = timezone.now()
+        previous = locked.assignee.username if locked.assignee else None
+        locked.assignee, locked.changed_at = assignee, now
+        locked.claimed_at = now
+        if locked.status == TaskStatus.OPEN:
+            locked.status = TaskStatus.CLAIMED
+        locked.save(update_fields=["assignee", "changed_at", "claimed_at", "status"])
+        CaseEvent.objects.create(
+            application_id=locked.application_id,
+            instance_id=locked.instance_id,
+            at=now,
+            kind=CaseEventKind.TASK_REASSIGNED,
+            task=locked,
+            department_code=locked.department_code,
+            actor=acting_user,
+            data={"from": previous, "to": assignee.username, "reason": reason.strip()},
+        )
+        notification_send(
+            user=assignee,
+            kind="task_assigned",
+            title=f"新任务：{locked.name}（{locked.application.tracking_no}）",
+            title_en=f"New task: {locked.name_en or locked.name} ({locked.application.tracking_no})",
+            body=reason.strip(),
+            link=f"/tasks/{locked.pk}/",
+            object_type="task",
+            object_id=str(locked.pk),
+        )
+        audit_append(
+            action="task.reassigned",
+            acting_user=acting_user,
+            object_type="task",
+            object_id=locked.pk,
+            department_code=locked.department_code,
+            details={"from": previous, "to": assignee.username, "reason": reason.strip()},
+        )
+    return locked
+
+
+def delegation_create(
+    *,
+    acting_user: User,
+    department_code: str,
+    delegator: User,
+    delegate: User,
+    starts_on: date,
+    ends_on: date,
+    reason: str = "",
+) -> Delegation:
+    """A department admin lets ``delegate`` work ``delegator``'s tasks of the department for a period (代理),
+    e.g. during leave. Both must handle tasks in the department."""
+    department_code = department_code.strip()
+    _require_department_admin(acting_user, department_code, "delegation", department_code)
+    errors: list[FieldError] = []
+    for field, user in (("delegator", delegator), ("delegate", delegate)):
+        if not user.is_active or not user_has_permission(
+            user, Permission.HANDLE_TASKS, department_code=department_code
+        ):
+            errors.append(
+                FieldError(
+                    field,
+                    "not_a_handler",
+                    f"{user.username} 不是该部门的办理人员。",
+                    f"{user.username} does not handle tasks in this department.",
+                )
+            )
+    if delegator.pk == delegate.pk:
+        errors.append(
+            FieldError("delegate", "same_user", "不能委托给本人。", "Choose someone else as the delegate.")
+        )
+    if ends_on < starts_on:
+        errors.append(
+            FieldError("ends_on", "before_start", "结束日期早于开始日期。", "The end is before the start.")
+        )
+    if errors:
+        raise FieldErrors(errors)
+    with transaction.atomic():
+        delegation = Delegation.objects.create(
+            department_code=department_code,
+            delegator=delegator,
+            delegate=delegate,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            reason=reason.strip(),
+            created_by=acting_user,
+            created_at=timezone.now(),
+        )
+        notification_send(
+            user=delegate,
+            kind="delegation_created",
+            title=f"您将代理 {delegator.username} 的任务（{starts_on} 至 {ends_on}）",
+            title_en=f"You act for {delegator.username} from {starts_on} to {ends_on}",
+            link="/tasks/?scope=mine",
+            object_type="delegation",
+            object_id=str(delegation.pk),
+        )
+        audit_append(
+            action="delegation.created",
+            acting_user=acting_user,
+            object_type="delegation",
+            object_id=delegation.pk,
+            department_code=department_code,
+            details={
+                "delegator": delegator.username,
+                "delegate": delegate.username,
+                "starts_on": str(starts_on),
+                "ends_on": str(ends_on),
+            },
+        )
+    return delegation
+
+
+def delegation_revoke(*, acting_user: User, delegation: Delegation) -> Delegation:
+    """End a delegation now (a department admin of its department)."""
+    _require_department_admin(acting_user, delegation.department_code, "delegation", str(delegation.pk))
+    with transaction.atomic():
+        locked = Delegation.objects.select_for_update().get(pk=delegation.pk)
+        if locked.revoked_at is not None:
+            raise RuleViolation(
+                "delegation_revoked", "该委托已撤销。", "The delegation has already been revoked.", status=409
+            )
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit_append(
+            action="delegation.revoked",
+            acting_user=acting_user,
+            object_type="delegation",
+            object_id=locked.pk,
+            department_code=locked.department_code,
+        )
+    return locked
+
+
+def task_seen(*, acting_user: User, task: HumanTask) -> datetime | None:
+    """Record that ``acting_user`` opened the task (and its case data); returns when they last had.
+
+    Audited, because opening a task shows an applicant's personal data.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        view = TaskView.objects.select_for_update().filter(user=acting_user, task=task).first()
+        previous = view.seen_at if view else None
+        if view is None:
+            TaskView.objects.create(user=acting_user, task=task, seen_at=now)
+        else:
+            TaskView.objects.filter(pk=view.pk).update(seen_at=now)
+        audit_append(
+            action="task.viewed",
+            acting_user=acting_user,
+            object_type="task",
+            object_id=task.pk,
+            department_code=task.department_code,
+        )
+    return previous
 
 
 # --- Timers ---------------------------------------------------------------------------------------

@@ -39,6 +39,10 @@ from onewindow.applications.models import (
     Status,
     SupplementRequest,
 )
+from onewindow.applications.processing import (
+    application_processing_stopped,
+    application_processing_supplemented,
+)
 from onewindow.applications.tracking import china_date
 from onewindow.audit.actions import audit_append
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
@@ -114,7 +118,7 @@ def application_refuse(
     return locked
 
 
-def _clean_items(items: Sequence[SupplementItem]) -> list[SupplementItem]:
+def supplement_items_clean(items: Sequence[SupplementItem]) -> list[SupplementItem]:
     errors: list[FieldError] = []
     cleaned: list[SupplementItem] = []
     for position, item in enumerate(items):
@@ -150,6 +154,44 @@ def _clean_items(items: Sequence[SupplementItem]) -> list[SupplementItem]:
     return cleaned
 
 
+def supplement_notice_send(
+    locked: Application, *, acting_user: User, items: Sequence[SupplementItem]
+) -> SupplementRequest:
+    """Record one notice listing ``items`` on the locked application and set ``supplement_requested``;
+    issue the notice document and tell the applicant. Used at the window and by the back office."""
+    now = timezone.now()
+    request = SupplementRequest.objects.create(
+        application=locked,
+        items=[item.as_dict() for item in items],
+        requested_by=acting_user,
+        requested_at=now,
+    )
+    application_transition(locked, status=Status.SUPPLEMENT_REQUESTED)
+    listing = "；".join(f"{index}. {item.reason}" for index, item in enumerate(items, start=1))
+    listing_en = "; ".join(
+        f"{index}. {item.reason_en or item.reason}" for index, item in enumerate(items, start=1)
+    )
+    event_add(
+        locked,
+        kind="supplement_requested",
+        actor=acting_user,
+        note=f"一次性告知需补正 {len(items)} 项：{listing}",
+        note_en=f"Supplement requested, {len(items)} item(s): {listing_en}",
+        at=now,
+    )
+    document_add(locked, Document.Kind.SUPPLEMENT_NOTICE, f"补正材料一次性告知书 {locked.tracking_no}")
+    applicant_notify(
+        locked,
+        kind="application_supplement_requested",
+        title=f"请补正材料（{locked.tracking_no}）",
+        title_en=f"Please supply missing items ({locked.tracking_no})",
+        body=listing,
+        body_en=listing_en,
+        also=[locked.submitted_by if locked.submitted_by_id != locked.applicant_id else None],
+    )
+    return request
+
+
 def application_request_supplement(
     *, acting_user: User, application: Application, items: Sequence[SupplementItem]
 ) -> SupplementRequest:
@@ -161,7 +203,7 @@ def application_request_supplement(
     from onewindow.applications.selectors import application_missing_items
 
     require_window(acting_user, application)
-    cleaned = _clean_items(items)
+    cleaned = supplement_items_clean(items)
     with transaction.atomic():
         locked = application_locked(application)
         if locked.status != Status.SUBMITTED:
@@ -181,36 +223,7 @@ def application_request_supplement(
                     )
                 ]
             )
-        now = timezone.now()
-        request = SupplementRequest.objects.create(
-            application=locked,
-            items=[item.as_dict() for item in everything],
-            requested_by=acting_user,
-            requested_at=now,
-        )
-        application_transition(locked, status=Status.SUPPLEMENT_REQUESTED)
-        listing = "；".join(f"{index}. {item.reason}" for index, item in enumerate(everything, start=1))
-        listing_en = "; ".join(
-            f"{index}. {item.reason_en or item.reason}" for index, item in enumerate(everything, start=1)
-        )
-        event_add(
-            locked,
-            kind="supplement_requested",
-            actor=acting_user,
-            note=f"一次性告知需补正 {len(everything)} 项：{listing}",
-            note_en=f"Supplement requested, {len(everything)} item(s): {listing_en}",
-            at=now,
-        )
-        document_add(locked, Document.Kind.SUPPLEMENT_NOTICE, f"补正材料一次性告知书 {locked.tracking_no}")
-        applicant_notify(
-            locked,
-            kind="application_supplement_requested",
-            title=f"请补正材料（{locked.tracking_no}）",
-            title_en=f"Please supply missing items ({locked.tracking_no})",
-            body=listing,
-            body_en=listing_en,
-            also=[locked.submitted_by if locked.submitted_by_id != locked.applicant_id else None],
-        )
+        request = supplement_notice_send(locked, acting_user=acting_user, items=everything)
         audit_append(
             action="application.supplement_requested",
             acting_user=acting_user,
@@ -251,7 +264,9 @@ def application_supplement(
 
         _attach(acting_user, locked, materials)
         now = timezone.now()
-        changes: dict[str, Any] = {"status": Status.SUBMITTED}
+        # A notice sent during processing (the back office returned the case) sends it back to processing.
+        in_processing = locked.accepted_at is not None
+        changes: dict[str, Any] = {"status": Status.IN_PROGRESS if in_processing else Status.SUBMITTED}
         if form is not None:
             changes["form_data"] = form
         application_transition(locked, **changes)
@@ -264,12 +279,16 @@ def application_supplement(
             note_en=f"Supplement received ({len(materials)} new material(s))",
             at=now,
         )
+        if in_processing:
+            application_processing_supplemented(locked, acting_user)
         held = materials_held_codes(
             version, locked.applicant_kind, locked.applicant_identifier, locked.applicant_name
         )
         attached = set(locked.materials.exclude(material_code="").values_list("material_code", flat=True))
-        if (version.auto_accept or version.case_type == "1") and not missing_material_specs(
-            version, held, attached
+        if (
+            not in_processing
+            and (version.auto_accept or version.case_type == "1")
+            and not missing_material_specs(version, held, attached)
         ):
             application_accept_now(
                 locked,
@@ -297,7 +316,10 @@ def application_withdraw(*, acting_user: User, application: Application, reason:
         locked = application_locked(application)
         if locked.status not in OPEN_STATUSES:
             raise wrong_status(locked, "撤回", "withdrawn")
+        was_processing = locked.status == Status.IN_PROGRESS or locked.accepted_at is not None
         application_transition(locked, status=Status.WITHDRAWN, pending_department_codes=[])
+        if was_processing:
+            application_processing_stopped(locked)
         event_add(
             locked,
             kind="withdrawn",

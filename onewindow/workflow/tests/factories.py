@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from onewindow.accounts.models import User
-from onewindow.workflow.models import DefinitionStatus, ProcessDefinition
+from onewindow.workflow.models import DefinitionStatus, ProcessDefinition, WorkflowInstance
 
 _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -178,3 +178,13 @@ def published_definition(
         published_at=now,
         published_by=created_by,
     )
+
+
+def case_process(application: Any, definition: ProcessDefinition | None = None) -> WorkflowInstance:
+    """The case's process: started on acceptance when its key has a published version, else start it now."""
+    from onewindow.workflow.actions import process_start
+
+    instance = WorkflowInstance.objects.filter(application=application).first()
+    if instance is not None:
+        return instance
+    return process_start(application=application, definition=definition)

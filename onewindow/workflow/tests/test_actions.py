@@ -32,6 +32,7 @@ from onewindow.workflow.models import (
     WorkflowInstance,
     WorkflowTimer,
 )
+from onewindow.workflow.tests.factories import case_process
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -48,7 +49,7 @@ def _started(
     accepted_application: Callable[[], Application], definition: ProcessDefinition
 ) -> tuple[Application, WorkflowInstance]:
     application = accepted_application()
-    instance = process_start(application=application, definition=definition)
+    instance = case_process(application, definition)
     application.refresh_from_db()
     return application, instance
 
@@ -64,7 +65,7 @@ def test_start_creates_the_first_task_with_its_due_date(
     # Given an accepted application of a service whose process_key names a published process
     application = accepted_application()
     # When its process starts (the latest published version of its process_key)
-    instance = process_start(application=application)
+    instance = case_process(application)
     # Then the market-regulation review waits in TDEPT's pool, due in 5 working days (``due`` = WD5)
     (review,) = _open(application)
     assert (review.task_spec, review.department_code, review.role, review.status) == (

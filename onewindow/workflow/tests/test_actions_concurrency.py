@@ -14,7 +14,7 @@ from django.db import connection, connections
 
 from onewindow.accounts.models import User
 from onewindow.applications.models import Application, Status
-from onewindow.workflow.actions import process_start, task_complete
+from onewindow.workflow.actions import task_complete
 from onewindow.workflow.models import (
     CaseEvent,
     CaseEventKind,
@@ -24,6 +24,7 @@ from onewindow.workflow.models import (
     TaskStatus,
     WorkflowInstance,
 )
+from onewindow.workflow.tests.factories import case_process
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -41,7 +42,7 @@ def test_three_parallel_tasks_completed_concurrently(
 ) -> None:
     # Given a QYKB-shaped case with its three parallel tasks open
     application = accepted_application()
-    instance = process_start(application=application, definition=qykb_definition)
+    instance = case_process(application, qykb_definition)
     (review,) = HumanTask.objects.filter(application=application)
     task_complete(acting_user=handlers["TDEPT"], task=review, outcome="approve", opinion="同意")
     parallel = list(HumanTask.objects.filter(application=application, status=TaskStatus.OPEN))

@@ -19,10 +19,10 @@ from onewindow.applications.models import Application, Status
 from onewindow.applications.tests.factories import VALID_FORM, published_service, uploaded_material
 from onewindow.organisations.tests.factories import DepartmentFactory
 from onewindow.services.models import Channel
-from onewindow.workflow.actions import process_start, task_complete, timers_fire_due
+from onewindow.workflow.actions import task_complete, timers_fire_due
 from onewindow.workflow.models import CaseEvent, CaseEventKind, HumanTask, TaskStatus, WorkflowTimer
 from onewindow.workflow.processes import demo_process_files
-from onewindow.workflow.tests.factories import published_definition
+from onewindow.workflow.tests.factories import case_process, published_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def _open(application: Application) -> list[HumanTask]:
 
 def test_demo_qykb_end_to_end(qykb_application: Application, demo_handlers: dict[str, User]) -> None:
     application = qykb_application
-    process_start(application=application)
+    case_process(application)
     (review,) = _open(application)
     assert review.department_code == "AMR"
     assert review.role == "department_handler"
@@ -95,7 +95,7 @@ def test_demo_reminder_timer_keeps_the_review_open(
 ) -> None:
     """The non-interrupting reminder (WD3) fires from the scheduler; the review stays with AMR."""
     application = qykb_application
-    instance = process_start(application=application)
+    instance = case_process(application)
     (timer,) = WorkflowTimer.objects.filter(instance=instance)
     assert timers_fire_due(now=timer.fire_at + timedelta(minutes=1)) == 1
     (review,) = _open(application)
@@ -105,15 +105,3 @@ def test_demo_reminder_timer_keeps_the_review_open(
     application.refresh_from_db()
     assert application.decision is not None
     assert (application.status, application.decision["reason"]) == (Status.REJECTED, "名称不符合规定")
-
-
-def test_return_outcome_ends_rejected_in_the_demo_model(
-    qykb_application: Application, demo_handlers: dict[str, User]
-) -> None:
-    """The demo model routes every outcome other than approve to its rejection end."""
-    application = qykb_application
-    process_start(application=application)
-    (review,) = _open(application)
-    task_complete(acting_user=demo_handlers["AMR"], task=review, outcome="return", opinion="请补充章程")
-    application.refresh_from_db()
-    assert application.status == Status.REJECTED

@@ -11,9 +11,10 @@ from conftest import ALL_ROLES
 from onewindow.accounts.models import User
 from onewindow.applications.models import Application
 from onewindow.core.errors import RuleViolation
-from onewindow.workflow.actions import process_start, task_claim, task_complete
+from onewindow.workflow.actions import task_claim, task_complete
 from onewindow.workflow.models import HumanTask, ProcessDefinition
 from onewindow.workflow.selectors import case_events_for_user, task_for_user, tasks_for_user
+from onewindow.workflow.tests.factories import case_process
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_pool_mine_and_single_task(
     handlers: dict[str, User],
 ) -> None:
     application = accepted_application()
-    process_start(application=application, definition=qykb_definition)
+    case_process(application, qykb_definition)
     review = HumanTask.objects.get(application=application)
     task_complete(acting_user=handlers["TDEPT"], task=review, outcome="approve", opinion="同意")
     tax = HumanTask.objects.get(application=application, department_code="TAX")
@@ -49,7 +50,7 @@ def test_only_tdept_handlers_see_its_pool(
     role_users: dict[str, Any],
 ) -> None:
     application = accepted_application()
-    process_start(application=application, definition=qykb_definition)
+    case_process(application, qykb_definition)
     visible = list(tasks_for_user(role_users[role]))
     events = case_events_for_user(role_users[role], application).count()
     if role in {"department_handler", "department_admin"}:

@@ -10,9 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from onewindow.applications.models import Application
-from onewindow.workflow.actions import process_start
 from onewindow.workflow.models import HumanTask, ProcessDefinition, WorkflowInstance, WorkflowTimer
-from onewindow.workflow.tests.factories import QYKB_BPMN, published_definition
+from onewindow.workflow.tests.factories import QYKB_BPMN, case_process, published_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def test_one_process_per_application_and_one_row_per_spiff_task(
     accepted_application: Callable[[], Application], qykb_definition: ProcessDefinition
 ) -> None:
     application = accepted_application()
-    instance = process_start(application=application, definition=qykb_definition)
+    instance = case_process(application, qykb_definition)
     with pytest.raises(IntegrityError), transaction.atomic():
         WorkflowInstance.objects.create(
             application=application, definition=qykb_definition, started_at=timezone.now()
