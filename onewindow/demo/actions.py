@@ -51,6 +51,7 @@ from onewindow.organisations.actions import (
 )
 from onewindow.organisations.models import Department, Division, ServicePoint
 from onewindow.services.demo import demo_services_load
+from onewindow.workflow.demo import demo_processes_load
 
 logger = structlog.get_logger(__name__)
 
@@ -312,6 +313,7 @@ def demo_load(*, accounts_path: Path, acting_user: User | None = None) -> DemoLo
                 }
             )
         counts.updated += demo_services_load(acting_user=acting_user)
+        counts.updated += demo_processes_load(acting_user=acting_user)
         if counts.created or counts.updated:
             audit_append(
                 action="demo.loaded",
