@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "onewindow.materials",
     "onewindow.applications",
     "onewindow.workflow",
+    "onewindow.licences",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",

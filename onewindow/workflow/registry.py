@@ -120,11 +120,27 @@ def enterprise_credit_code_assign(context: ServiceActionContext) -> dict[str, An
     return {"credit_code": code}
 
 
-def licence_number_assign(context: ServiceActionContext) -> dict[str, Any]:
-    """A licence number ``<DEPT>-<YYYY>-<6 digits>``: the year in Beijing time, the application id."""
-    now = context.now or datetime.now(LICENCE_TIMEZONE)
+def licence_number(department_code: str, application_id: int, now: datetime) -> str:
+    """``<DEPT>-<YYYY>-<6 digits>``: the year in Beijing time, the application id."""
     year = now.astimezone(LICENCE_TIMEZONE).year
-    return {"license_number": f"{context.department_code}-{year}-{context.application_id % 1_000_000:06d}"}
+    return f"{department_code}-{year}-{application_id % 1_000_000:06d}"
+
+
+def licence_number_assign(context: ServiceActionContext) -> dict[str, Any]:
+    """Issue the licence: number ``<DEPT>-<YYYY>-<6 digits>`` (the year in Beijing time, the application
+    id), recorded in the licence register (``onewindow.licences``; the e-signature issue signs it)."""
+    from onewindow.licences.actions import licence_record
+
+    now = context.now or datetime.now(LICENCE_TIMEZONE)
+    number = licence_number(context.department_code, context.application_id, now)
+    licence_record(
+        application_id=context.application_id,
+        number=number,
+        department_code=context.department_code,
+        data=dict(context.data),
+        now=now,
+    )
+    return {"license_number": number}
 
 
 def event_publish(context: ServiceActionContext) -> dict[str, Any]:

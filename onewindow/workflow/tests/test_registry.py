@@ -13,6 +13,7 @@ from onewindow.workflow import registry
 from onewindow.workflow.registry import (
     ServiceActionContext,
     UnknownServiceAction,
+    licence_number,
     register_service_action,
     service_action,
     service_action_names,
@@ -59,9 +60,11 @@ def test_credit_code_falls_back_to_the_city_division() -> None:
 
 
 def test_licence_number_format() -> None:
-    assert service_action_run("licence_number_assign", _context()) == {"license_number": "AMR-2026-000042"}
-    late = _context(now=datetime(2026, 12, 31, 17, 0, tzinfo=ZoneInfo("UTC")))  # 2027-01-01 in Beijing
-    assert service_action_run("licence_number_assign", late)["license_number"] == "AMR-2027-000042"
+    assert licence_number("AMR", 1_000_042, datetime(2026, 5, 6, 9, 0, tzinfo=ZoneInfo("UTC"))) == (
+        "AMR-2026-000042"
+    )
+    late = datetime(2026, 12, 31, 17, 0, tzinfo=ZoneInfo("UTC"))  # 2027-01-01 in Beijing
+    assert licence_number("AMR", 42, late) == "AMR-2027-000042"
 
 
 def test_event_publish_returns_nothing() -> None:
