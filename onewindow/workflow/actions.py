@@ -65,7 +65,7 @@ from onewindow.workflow.models import (
     WorkflowTimer,
 )
 from onewindow.workflow.registry import ServiceActionContext, UnknownServiceAction, service_action_run
-from onewindow.workflow.validation import bpmn_validate
+from onewindow.workflow.validation import ModelProblem, bpmn_validate
 
 logger = get_logger(__name__)
 
@@ -77,17 +77,26 @@ TIMER_BATCH_SIZE = 200
 # --- Process definitions --------------------------------------------------------------------------
 
 
-def process_definition_problems(bpmn_xml: str) -> list[FieldError]:
-    """Every problem of a BPMN model as a field error on ``bpmn_xml`` (empty: it may be uploaded)."""
+def _as_errors(field: str, problems: Iterable[ModelProblem]) -> list[FieldError]:
     return [
         FieldError(
-            "bpmn_xml",
+            field,
             problem.code,
             f"{problem.message_zh}（{problem.element_id}）" if problem.element_id else problem.message_zh,
             f"{problem.message_en} ({problem.element_id})" if problem.element_id else problem.message_en,
         )
-        for problem in bpmn_validate(bpmn_xml)
+        for problem in problems
     ]
+
+
+def process_definition_problems(bpmn_xml: str, dmn_xml: str = "") -> list[FieldError]:
+    """Every problem of a BPMN model and its DMN decision tables as field errors on ``bpmn_xml`` and
+    ``dmn_xml`` (empty: it may be uploaded)."""
+    if dmn_xml.strip():
+        dmn_problems = _as_errors("dmn_xml", bpmn_validate(dmn_xml))
+        if dmn_problems:
+            return dmn_problems
+    return _as_errors("bpmn_xml", bpmn_validate(bpmn_xml, dmn_xml=dmn_xml))
 
 
 def _owning_department(key: str) -> str:
@@ -101,13 +110,15 @@ def _owning_department(key: str) -> str:
 
 
 def process_definition_create(
-    *, acting_user: User, key: str, bpmn_xml: str, department_code: str = ""
+    *, acting_user: User, key: str, bpmn_xml: str, department_code: str = "", dmn_xml: str = ""
 ) -> ProcessDefinition:
     """Upload a BPMN model as the next draft version of process ``key``.
 
     Only a department admin of the owning department (the department of the services that use ``key``,
     or ``department_code`` for a process no service uses yet). The model is validated first: every problem
     (unknown lane, role or action, script task, unsafe expression) is one field error on ``bpmn_xml``.
+    ``dmn_xml`` holds the DMN decision tables its business rule tasks call (eligibility rules), checked
+    the same way (every cell through the restricted evaluator).
     """
     key = key.strip()
     owner = _owning_department(key) or department_code.strip()
@@ -119,11 +130,11 @@ def process_definition_create(
         )
     if not key:
         raise FieldErrors([FieldError("key", "required", "请填写流程标识。", "The process key is required.")])
-    errors = process_definition_problems(bpmn_xml)
+    errors = process_definition_problems(bpmn_xml, dmn_xml)
     if errors:
         raise FieldErrors(errors, code="process_invalid")
     try:
-        parsed = engine.process_parse(bpmn_xml)
+        parsed = engine.process_parse(bpmn_xml, dmn_xml=dmn_xml)
     except (engine.WorkflowEngineError, SpiffWorkflowException, ValueError) as error:
         raise FieldErrors(
             [
@@ -142,8 +153,9 @@ def process_definition_create(
             status=DefinitionStatus.DRAFT,
             department_code=owner,
             bpmn_xml=bpmn_xml,
+            dmn_xml=dmn_xml,
             process_id=parsed.process_id,
-            sha256=hashlib.sha256(bpmn_xml.encode()).hexdigest(),
+            sha256=hashlib.sha256((bpmn_xml + dmn_xml).encode()).hexdigest(),
             result_keys=parsed.result_keys,
             created_by=acting_user,
             created_at=timezone.now(),
@@ -451,16 +463,14 @@ def _pending_refresh(instance: WorkflowInstance, now: datetime) -> None:
 def _decide(instance: WorkflowInstance, data: dict[str, Any]) -> None:
     """The process ended: record the decision.
 
-    Rejected if any task was completed with ``reject``, or if the last completed task's outcome was not
-    ``approve`` (a model that ends on ``return`` or ``consult``); its opinion is the reason. Else approved.
+    Rejected if any task was completed with ``reject`` (its opinion is the reason); else rejected if the
+    process data says ``decision == "rejected"`` (set by a DMN table or a service action; the reason is
+    ``decision_reason``); else approved.
     """
     from onewindow.applications.actions import application_decide
 
     done = HumanTask.objects.filter(instance=instance, status=TaskStatus.DONE, kind=TaskKind.PROCESS)
     rejection = done.filter(outcome="reject").order_by("completed_at", "id").first()
-    last = done.order_by("-completed_at", "-id").first()
-    if rejection is None and last is not None and last.outcome != "approve":
-        rejection = last
     results = {key: data[key] for key in instance.definition.result_keys if key in data}
     application = Application.objects.get(pk=instance.application_id)
     if rejection is not None:
@@ -471,8 +481,31 @@ def _decide(instance: WorkflowInstance, data: dict[str, Any]) -> None:
             reason=rejection.opinion or f"{rejection.name}：不予通过",
             results=results,
         )
+    elif data.get("decision") == "rejected":
+        application_decide(
+            acting_user=None,
+            application=application,
+            outcome="rejected",
+            reason=str(data.get("decision_reason") or "不符合办理条件"),
+            results=results,
+        )
     else:
         application_decide(acting_user=None, application=application, outcome="approved", results=results)
+
+
+def case_data(application: Application) -> dict[str, Any]:
+    """What a case's process starts with: the form's fields and a few facts of the case.
+
+    Names starting with ``_`` are dropped (the expression language cannot read them anyway).
+    """
+    data = {key: value for key, value in application.form_data.items() if not key.startswith("_")}
+    data.update(
+        tracking_no=application.tracking_no,
+        service_code=application.service.code,
+        channel=application.channel,
+        applicant_kind=application.applicant_kind,
+    )
+    return data
 
 
 def process_start(
@@ -507,8 +540,8 @@ def process_start(
                 f"The process of application {application.tracking_no} has already started.",
                 status=409,
             )
-        parsed = engine.process_parse(definition.bpmn_xml, definition.process_id)
-        workflow = engine.workflow_new(parsed)
+        parsed = engine.process_parse(definition.bpmn_xml, definition.process_id, definition.dmn_xml)
+        workflow = engine.workflow_new(parsed, case_data(application))
         instance = WorkflowInstance.objects.create(
             application=application, definition=definition, state={}, started_at=now
         )

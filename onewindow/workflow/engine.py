@@ -132,10 +132,13 @@ def _timers_replaced(specs: Iterable[Any]) -> None:
                 )
 
 
-def process_parse(bpmn_xml: str, process_id: str | None = None) -> ParsedProcess:
-    """Parse ``bpmn_xml`` (the executable process ``process_id``, or the first one) into runnable specs."""
+def process_parse(bpmn_xml: str, process_id: str | None = None, dmn_xml: str = "") -> ParsedProcess:
+    """Parse ``bpmn_xml`` (the executable process ``process_id``, or the first one) into runnable specs,
+    with the decision tables of ``dmn_xml`` for its business rule tasks."""
     parser = SpiffBpmnParser()
     parser.add_bpmn_str(bpmn_xml.encode())
+    if dmn_xml.strip():
+        parser.add_dmn_str(dmn_xml.encode())
     ids = parser.get_process_ids()
     if not ids:
         message = "the document has no executable process"
@@ -156,8 +159,14 @@ def _serializer() -> BpmnWorkflowSerializer:
 _SERIALIZER = _serializer()
 
 
-def workflow_new(process: ParsedProcess) -> BpmnWorkflow:
-    return BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=RestrictedScriptEngine())
+def workflow_new(process: ParsedProcess, data: Mapping[str, Any] | None = None) -> BpmnWorkflow:
+    """A new instance of ``process`` whose start carries ``data`` (the case: form fields and facts), so
+    gateway conditions, DMN tables and service actions can read them."""
+    workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=RestrictedScriptEngine())
+    if data:
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+    return workflow
 
 
 # Spiff stores task data as deltas applied in the order of the ``tasks`` mapping (parents first), and

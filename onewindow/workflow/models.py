@@ -32,6 +32,8 @@ class ProcessDefinition(models.Model):
     # The department whose admins may upload and publish it (the owning service's department).
     department_code = models.CharField(max_length=20, blank=True)
     bpmn_xml = models.TextField(_("BPMN 2.0 XML"))
+    # DMN 1.3 decision tables the model's business rule tasks call (``spiffworkflow:calledDecisionId``).
+    dmn_xml = models.TextField(_("DMN XML"), blank=True, default="")
     process_id = models.CharField(_("BPMN process id"), max_length=200)
     sha256 = models.CharField(max_length=64)
     # Workflow data items copied into the application's decision ``results`` (e.g. credit_code).

@@ -340,10 +340,12 @@ def _dmn_check(root: Any) -> list[ModelProblem]:
     return checker.problems
 
 
-def _engine_problems(tree: Any) -> list[ModelProblem]:
+def _engine_problems(tree: Any, dmn_tree: Any = None) -> list[ModelProblem]:
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(tree, filename="model.bpmn")
+        if dmn_tree is not None:
+            parser.add_dmn_xml(dmn_tree, filename="decisions.dmn")
         for process_id in parser.get_process_ids():
             parser.get_spec(process_id)
     except ValidationException as error:
@@ -403,8 +405,28 @@ def _document(xml: bytes | str) -> tuple[Any, list[ModelProblem]]:
     return tree, []
 
 
-def bpmn_validate(xml: bytes | str) -> list[ModelProblem]:
-    """Every problem of an uploaded BPMN 2.0 model (or DMN decision table); empty when it may be used."""
+def bpmn_validate(xml: bytes | str, *, dmn_xml: bytes | str = "") -> list[ModelProblem]:
+    """Every problem of an uploaded BPMN 2.0 model (or DMN decision table); empty when it may be used.
+
+    ``dmn_xml``: the decision tables the model's business rule tasks call, checked with it.
+    """
+    dmn_tree = None
+    if dmn_xml and dmn_xml.strip():
+        dmn_tree, dmn_problems = _document(dmn_xml)
+        if dmn_tree is None:
+            return dmn_problems
+        dmn_namespace = etree.QName(dmn_tree).namespace or ""
+        if etree.QName(dmn_tree).localname != "definitions" or dmn_namespace not in DMN_NAMESPACES:
+            return [
+                ModelProblem(
+                    "not_dmn",
+                    "决策表文档不是 DMN 文档。",
+                    "The decision tables are not a DMN document.",
+                )
+            ]
+        dmn_problems = _dmn_check(dmn_tree)
+        if dmn_problems:
+            return dmn_problems
     root, problems = _document(xml)
     if root is None:
         return problems
@@ -421,7 +443,7 @@ def bpmn_validate(xml: bytes | str) -> list[ModelProblem]:
         ]
     checker = _Checker(root)
     checker.run()
-    return [*checker.problems, *_engine_problems(root)]
+    return [*checker.problems, *_engine_problems(root, dmn_tree)]
 
 
 def bpmn_parse(xml: bytes | str, process_id: str | None = None) -> tuple[Any, dict[str, Any]]:
