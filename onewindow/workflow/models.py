@@ -362,6 +362,12 @@ class EscalationRule(models.Model):
 
     class Meta:
         ordering = ["department_code", "light", "overdue_working_days", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department_code", "light", "overdue_working_days", "target"],
+                name="escalation_rule_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.department_code or '*'} {self.light}+{self.overdue_working_days} -> {self.target}"
