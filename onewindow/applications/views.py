@@ -77,6 +77,7 @@ from onewindow.materials.models import Material
 from onewindow.organisations.models import Department, ServicePoint
 from onewindow.services.models import Service, ServiceVersion
 from onewindow.services.selectors import published_service, published_services
+from onewindow.workflow.progress import application_progress
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
@@ -399,6 +400,7 @@ def _detail_context(
             for entry in timeline
         ],
         "pending_departments": [names.get(code, code) for code in application.pending_department_codes],
+        "progress": application_progress(application),
         "documents": selectors.application_documents(application),
         "may_withdraw": applicant_side and application.status in OPEN_STATUSES,
         "may_review": (

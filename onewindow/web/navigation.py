@@ -195,7 +195,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
         _tile(
             _("My tasks"),
             _("Tasks waiting for your department, with their deadlines."),
-            ("tasks:inbox", "/tasks/"),
+            ("workflow:inbox", "/tasks/"),
             Permission.HANDLE_TASKS,
         ),
         _tile(
@@ -209,6 +209,30 @@ TILES: dict[str, tuple[Tile, ...]] = {
             _("Service items"),
             _("Your department's service items, materials and time limits."),
             ("services_admin:index", "/admin/services/"),
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Process models"),
+            _("Your department's BPMN processes: view, edit in the browser, validate and publish."),
+            ("processes:index", "/admin/processes/"),
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Electronic supervision"),
+            _("Cases and tasks near or past their deadlines (yellow and red cards)."),
+            ("workflow:supervision", "/supervision/"),
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Extension requests"),
+            _("Requests for more working days to approve or refuse."),
+            ("workflow:extensions", "/extensions/"),
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Delegations"),
+            _("Let a handler work a colleague's tasks during leave."),
+            ("workflow:delegations", "/delegations/"),
             Permission.MANAGE_DEPARTMENT,
         ),
         _tile(
@@ -271,7 +295,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
         _tile(
             _("Electronic supervision"),
             _("Cases and tasks near or past their deadlines (yellow and red cards)."),
-            ("supervision:index", "/supervision/"),
+            ("workflow:supervision", "/supervision/"),
             Permission.VIEW_DASHBOARDS,
         ),
         _tile(*_REVIEW_STATS, ("applications:review_stats", "/reviews/stats/"), Permission.VIEW_DASHBOARDS),
@@ -295,7 +319,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
         _tile(
             _("Electronic supervision"),
             _("Cases and tasks near or past their deadlines (yellow and red cards)."),
-            ("supervision:index", "/supervision/"),
+            ("workflow:supervision", "/supervision/"),
             Permission.SUPERVISE,
         ),
         _tile(
