@@ -77,7 +77,31 @@ TIMER_BATCH_SIZE = 200
 # --- Process definitions --------------------------------------------------------------------------
 
 
-def _as_errors(field: str, problems: Iterable[ModelProblem]) -> list[FieldError]:
+def process_definition_check(bpmn_xml: str, dmn_xml: str = "") -> list[tuple[str, ModelProblem]]:
+    """Every problem of a BPMN model and its DMN decision tables, each with the field it belongs to
+    (``bpmn_xml`` or ``dmn_xml``), including what only the engine's parser finds. Empty: it may be uploaded.
+    """
+    if dmn_xml.strip():
+        dmn_problems = bpmn_validate(dmn_xml)
+        if dmn_problems:
+            return [("dmn_xml", problem) for problem in dmn_problems]
+    problems = bpmn_validate(bpmn_xml, dmn_xml=dmn_xml)
+    if problems:
+        return [("bpmn_xml", problem) for problem in problems]
+    try:
+        engine.process_parse(bpmn_xml, dmn_xml=dmn_xml)
+    except (engine.WorkflowEngineError, SpiffWorkflowException, ValueError) as error:
+        return [
+            (
+                "bpmn_xml",
+                ModelProblem("unparsable", "流程模型无法解析。", f"The model cannot be parsed: {error}"),
+            )
+        ]
+    return []
+
+
+def process_definition_problems(bpmn_xml: str, dmn_xml: str = "") -> list[FieldError]:
+    """:func:`process_definition_check` as field errors (the element id in the message)."""
     return [
         FieldError(
             field,
@@ -85,18 +109,8 @@ def _as_errors(field: str, problems: Iterable[ModelProblem]) -> list[FieldError]
             f"{problem.message_zh}（{problem.element_id}）" if problem.element_id else problem.message_zh,
             f"{problem.message_en} ({problem.element_id})" if problem.element_id else problem.message_en,
         )
-        for problem in problems
+        for field, problem in process_definition_check(bpmn_xml, dmn_xml)
     ]
-
-
-def process_definition_problems(bpmn_xml: str, dmn_xml: str = "") -> list[FieldError]:
-    """Every problem of a BPMN model and its DMN decision tables as field errors on ``bpmn_xml`` and
-    ``dmn_xml`` (empty: it may be uploaded)."""
-    if dmn_xml.strip():
-        dmn_problems = _as_errors("dmn_xml", bpmn_validate(dmn_xml))
-        if dmn_problems:
-            return dmn_problems
-    return _as_errors("bpmn_xml", bpmn_validate(bpmn_xml, dmn_xml=dmn_xml))
 
 
 def _owning_department(key: str) -> str:
@@ -112,7 +126,7 @@ def _owning_department(key: str) -> str:
 def process_definition_create(
     *, acting_user: User, key: str, bpmn_xml: str, department_code: str = "", dmn_xml: str = ""
 ) -> ProcessDefinition:
-    """Upload a BPMN model as the next draft version of process ``key``.
+    """Upload a BPMN model (and its DMN decision tables) as the next draft version of process ``key``.
 
     Only a department admin of the owning department (the department of the services that use ``key``,
     or ``department_code`` for a process no service uses yet). The model is validated first: every problem
@@ -925,8 +939,11 @@ CONSULT_FORM: dict[str, Any] = {
             "title": "会商意见",
             "x-title-en": "Opinion",
             "enum": ["approve", "reject"],
-            "x-enum-labels": {"approve": ["同意", "Agree"], "reject": ["不同意", "Disagree"]},
-            "x-widget": "radio",
+            "x-enum-labels": {
+                "approve": {"zh": "同意", "en": "Agree"},
+                "reject": {"zh": "不同意", "en": "Disagree"},
+            },
+            "x-widget": "radios",
         },
         "opinion": {"type": "string", "title": "意见说明", "x-title-en": "Reasons", "x-widget": "textarea"},
     },

@@ -30,6 +30,7 @@ from onewindow.core.api_errors import ApiError
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.core.pagination import BoundedLimitOffsetPagination
 from onewindow.workflow import actions, deadlines, selectors, supervision
+from onewindow.workflow.forms import task_handler_form
 from onewindow.workflow.models import (
     CaseEvent,
     ClockStop,
@@ -65,7 +66,7 @@ from onewindow.workflow.schemas_api import (
     TrendPointOut,
 )
 from onewindow.workflow.supervision import TREND_MAX_DAYS
-from onewindow.workflow.validation import DEFAULT_HANDLER_FORM, MAX_MODEL_BYTES, bpmn_validate
+from onewindow.workflow.validation import MAX_MODEL_BYTES
 
 router = Router(tags=["back office"])
 
@@ -213,7 +214,7 @@ def _task_detail(task: HumanTask, view: selectors.TaskCaseView) -> dict[str, Any
         "opinion": task.opinion,
         "consult_of": task.consult_of_id,
         # A model's user task without its own form gets the platform's: outcome and opinion.
-        "form_schema": task.form_schema or DEFAULT_HANDLER_FORM,
+        "form_schema": task_handler_form(task),
         "seen_at": view.seen_at,
         "case": {
             "tracking_no": application.tracking_no,
@@ -625,6 +626,11 @@ _UPLOAD_BODY = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "The .bpmn file"},
+                        "dmn_file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "Optional .dmn decision tables",
+                        },
                         "department_code": {"type": "string", "maxLength": 20},
                     },
                 }
@@ -632,6 +638,20 @@ _UPLOAD_BODY = {
         },
     }
 }
+
+
+def _upload_text(upload: Any) -> str:
+    """A multipart file as UTF-8 text ("" when absent), within the model size limit."""
+    if upload is None:
+        return ""
+    if (upload.size or 0) > MAX_MODEL_BYTES:
+        raise ApiError(422, "process_too_large", "流程模型不能超过 2 MB。", "The model is larger than 2 MB.")
+    try:
+        return str(upload.read().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(
+            422, "process_not_utf8", "流程模型须为 UTF-8 编码。", "The model must be UTF-8 text."
+        ) from None
 
 
 def _upload(request: HttpRequest) -> ProcessUploadIn:
@@ -646,17 +666,12 @@ def _upload(request: HttpRequest) -> ProcessUploadIn:
         upload = request.FILES.get("file")
         if upload is None:
             raise invalid
-        if (upload.size or 0) > MAX_MODEL_BYTES:
-            raise ApiError(
-                422, "process_too_large", "流程模型不能超过 2 MB。", "The model is larger than 2 MB."
-            )
-        try:
-            text = upload.read().decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(
-                422, "process_not_utf8", "流程模型须为 UTF-8 编码。", "The model must be UTF-8 text."
-            ) from None
-        fields: Any = {"bpmn_xml": text, "department_code": request.POST.get("department_code", "")}
+        text = _upload_text(upload)
+        fields: Any = {
+            "bpmn_xml": text,
+            "department_code": request.POST.get("department_code", ""),
+            "dmn_xml": _upload_text(request.FILES.get("dmn_file")),
+        }
     else:
         try:
             fields = json.loads(request.body or b"null")
@@ -674,7 +689,8 @@ def _upload(request: HttpRequest) -> ProcessUploadIn:
     response={201: ProcessVersionOut, **_ERRORS},
     summary="Upload a BPMN model as the next draft version",
     description=(
-        "JSON `{bpmn_xml, department_code?}` or multipart `file` (+ `department_code`). Department "
+        "JSON `{bpmn_xml, dmn_xml?, department_code?}` or multipart `file` (+ `dmn_file`, "
+        "`department_code`). Department "
         "administrators of the owning department (the department of the services that use `key`, or "
         "`department_code` for a key no service uses yet). The model is validated first: 422 "
         "`process_invalid` with one error per problem (unknown lane, role or action, script task, unsafe "
@@ -689,6 +705,7 @@ def process_upload(request: HttpRequest, key: ProcessKey) -> Status[ProcessDefin
         key=key,
         bpmn_xml=upload.bpmn_xml,
         department_code=upload.department_code,
+        dmn_xml=upload.dmn_xml,
     )
     return Status(201, definition)
 
@@ -705,8 +722,11 @@ def process_upload(request: HttpRequest, key: ProcessKey) -> Status[ProcessDefin
 )
 def process_validate(request: HttpRequest, payload: ProcessValidateIn) -> dict[str, Any]:
     require_permission(_user(request), Permission.MANAGE_DEPARTMENT, object_type="process")
-    problems = bpmn_validate(payload.bpmn_xml)
-    return {"valid": not problems, "problems": [problem.as_dict() for problem in problems]}
+    problems = actions.process_definition_check(payload.bpmn_xml, payload.dmn_xml)
+    return {
+        "valid": not problems,
+        "problems": [{"field": field, **problem.as_dict()} for field, problem in problems],
+    }
 
 
 @router.post(

@@ -336,6 +336,7 @@ class ProcessVersionDetailOut(ProcessVersionOut):
 
 class ProcessUploadIn(Schema):
     bpmn_xml: str = Field(min_length=1)
+    dmn_xml: str = Field(default="", description="DMN decision tables the model's business rule tasks call")
     department_code: str = Field(
         default="", max_length=20, description="Owning department of a key no service uses yet"
     )
@@ -343,9 +344,11 @@ class ProcessUploadIn(Schema):
 
 class ProcessValidateIn(Schema):
     bpmn_xml: str
+    dmn_xml: str = ""
 
 
 class ModelProblemOut(Schema):
+    field: str = Field(default="bpmn_xml", description="bpmn_xml or dmn_xml")
     code: str
     message_zh: str
     message_en: str

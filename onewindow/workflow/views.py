@@ -48,6 +48,12 @@ from onewindow.organisations.models import Department
 from onewindow.services.selectors import published_services
 from onewindow.workflow import actions, deadlines, selectors, supervision
 from onewindow.workflow.diagram import case_diagram_visible
+from onewindow.workflow.forms import (
+    CONSULT_OUTCOME_LABELS,
+    HANDLER_FIELDS,
+    OUTCOME_LABELS,
+    task_handler_form,
+)
 from onewindow.workflow.models import (
     WORKING_TASK_STATUSES,
     CaseEventKind,
@@ -65,7 +71,6 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
 PAGE_SIZE = 25
 TREND_DAYS = 30
-OPINION_MAX_LENGTH = 2000
 SPARKLINE_WIDTH = 300
 SPARKLINE_HEIGHT = 60
 
@@ -105,20 +110,7 @@ EXTENSION_STATUS_TAGS: dict[str, str] = {
     ExtensionStatus.APPROVED: "govuk-tag--green",
     ExtensionStatus.REFUSED: "govuk-tag--red",
 }
-# The outcomes a handler may choose; a consultation is answered with approve or reject only.
-OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "approve": ("同意", "Approve"),
-    "reject": ("不同意", "Reject"),
-    "return": ("退回申请人补正", "Return to the applicant for supplements"),
-    "consult": ("征求其他部门意见", "Consult another department"),
-}
-CONSULT_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
-    "approve": ("同意", "Agree"),
-    "reject": ("不同意", "Disagree"),
-}
 SUSPEND_KINDS = (ClockStopKind.HEARING, ClockStopKind.EXPERT)
-# Fields the handler form adds to the task's own schema: they go to the action as arguments, not data.
-HANDLER_FIELDS = ("outcome", "opinion")
 # Rows of the "return to the applicant" items on the handler form.
 RETURN_ROWS = 3
 
@@ -364,49 +356,6 @@ def _task(request: HttpRequest, task_id: int) -> HumanTask:
     return cast(HumanTask, _found(lambda: selectors.task_for_user(_user(request), task_id)))
 
 
-def handler_schema(task: HumanTask) -> dict[str, Any]:
-    """The handler form: the task's own form schema, with the platform's outcome radios and an opinion.
-
-    The outcomes are the platform's (the actions know no others): a model may offer fewer by listing them
-    in its own ``outcome`` enum. A consultation is answered with agree or disagree and needs an opinion.
-    """
-    own = task.form_schema if isinstance(task.form_schema, dict) else {}
-    consultation = task.kind == TaskKind.CONSULT
-    labels = CONSULT_OUTCOME_LABELS if consultation else OUTCOME_LABELS
-    own_properties = own.get("properties")
-    properties: dict[str, Any] = dict(own_properties) if isinstance(own_properties, dict) else {}
-    own_outcome = properties.get("outcome")
-    offered = own_outcome.get("enum") if isinstance(own_outcome, dict) else None
-    outcomes = [key for key in labels if not isinstance(offered, list) or key in offered] or list(labels)
-    properties["outcome"] = {
-        "type": "string",
-        "title": "办理结果",
-        "x-title-en": "Outcome",
-        "enum": outcomes,
-        "x-widget": "radios",
-        "x-enum-labels": {key: {"zh": labels[key][0], "en": labels[key][1]} for key in outcomes},
-    }
-    properties.setdefault(
-        "opinion",
-        {
-            "type": "string",
-            "title": "办理意见",
-            "x-title-en": "Opinion",
-            "description": "不同意、退回或征求意见时必须填写；征求意见时写明要请对方回答的问题。",
-            "x-description-en": "Required to reject, return or consult; to consult, the question to ask.",
-            "x-widget": "textarea",
-            "maxLength": OPINION_MAX_LENGTH,
-        },
-    )
-    own_required = own.get("required")
-    required = [str(name) for name in own_required] if isinstance(own_required, list) else []
-    for name in ("outcome", "opinion") if consultation else ("outcome",):
-        if name not in required:
-            required.append(name)
-    order = [*HANDLER_FIELDS, *[name for name in properties if name not in HANDLER_FIELDS]]
-    return {**own, "type": "object", "properties": properties, "required": required, "x-order": order}
-
-
 def _may_work(user: User, task: HumanTask) -> bool:
     """Open, claimed by the user, or claimed by someone whose tasks the user works as delegate."""
     if task.status == TaskStatus.OPEN:
@@ -544,7 +493,7 @@ def _task_context(
     may_reassign = task.status in WORKING_TASK_STATUSES and user_has_permission(
         user, Permission.MANAGE_DEPARTMENT, department_code=task.department_code
     )
-    schema = handler_schema(task)
+    schema = task_handler_form(task)
     consultation = task.kind == TaskKind.CONSULT
     return {
         "task": task,
@@ -753,7 +702,7 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
     """Complete the task with the handler form's outcome: approve, reject, return or consult."""
     user = _user(request)
     task = _task(request, task_id)
-    schema = handler_schema(task)
+    schema = task_handler_form(task)
     values = form_data_from_post(schema, request.POST)
     department = request.POST.get("consult_department", "").strip()
     rows = _return_rows(request.POST)
