@@ -582,7 +582,7 @@ def process_start(
 # --- Handling tasks -------------------------------------------------------------------------------
 
 
-def _require_handler(acting_user: User, task: HumanTask) -> None:
+def task_handler_require(acting_user: User, task: HumanTask) -> None:
     """Staff with HANDLE_TASKS in the task's department, holding the lane's role there if it names one."""
     allowed = user_has_permission(acting_user, Permission.HANDLE_TASKS, department_code=task.department_code)
     if allowed and task.role:
@@ -596,7 +596,7 @@ def _require_handler(acting_user: User, task: HumanTask) -> None:
         )
 
 
-def _not_open(task: HumanTask) -> RuleViolation:
+def task_not_open_error(task: HumanTask) -> RuleViolation:
     return RuleViolation(
         "task_not_open",
         f"任务“{task.name}”已办结或已取消。",
@@ -605,7 +605,7 @@ def _not_open(task: HumanTask) -> RuleViolation:
     )
 
 
-def _not_yours(task: HumanTask) -> RuleViolation:
+def task_not_yours_error(task: HumanTask) -> RuleViolation:
     return RuleViolation(
         "task_not_yours",
         f"任务“{task.name}”已由他人签收。",
@@ -616,13 +616,13 @@ def _not_yours(task: HumanTask) -> RuleViolation:
 
 def task_claim(*, acting_user: User, task: HumanTask) -> HumanTask:
     """Take an open task from the department's pool; it then shows only in the claimant's inbox."""
-    _require_handler(acting_user, task)
+    task_handler_require(acting_user, task)
     with transaction.atomic():
         locked = HumanTask.objects.select_for_update().get(pk=task.pk)
         if locked.status == TaskStatus.CLAIMED and locked.assignee_id != acting_user.pk:
-            raise _not_yours(locked)
+            raise task_not_yours_error(locked)
         if locked.status != TaskStatus.OPEN:
-            raise _not_open(locked)
+            raise task_not_open_error(locked)
         now = timezone.now()
         locked.status, locked.assignee, locked.claimed_at = TaskStatus.CLAIMED, acting_user, now
         locked.save(update_fields=["status", "assignee", "claimed_at"])
@@ -647,15 +647,15 @@ def task_claim(*, acting_user: User, task: HumanTask) -> HumanTask:
 
 def task_release(*, acting_user: User, task: HumanTask) -> HumanTask:
     """Put a task one has claimed back into the department's pool."""
-    _require_handler(acting_user, task)
+    task_handler_require(acting_user, task)
     with transaction.atomic():
         locked = HumanTask.objects.select_for_update().get(pk=task.pk)
         if locked.status not in WORKING_TASK_STATUSES:
-            raise _not_open(locked)
+            raise task_not_open_error(locked)
         if locked.status != TaskStatus.CLAIMED or not (
             locked.assignee_id == acting_user.pk or _delegated_to(acting_user, locked)
         ):
-            raise _not_yours(locked)
+            raise task_not_yours_error(locked)
         now = timezone.now()
         locked.status, locked.assignee, locked.claimed_at = TaskStatus.OPEN, None, None
         locked.save(update_fields=["status", "assignee", "claimed_at"])
@@ -693,7 +693,7 @@ def _delegated_to(acting_user: User, task: HumanTask, today: date | None = None)
     ).exists()
 
 
-def _may_work(acting_user: User, task: HumanTask) -> bool:
+def task_workable_by(acting_user: User, task: HumanTask) -> bool:
     """Open to any eligible handler; claimed or waiting: its assignee, or their delegate."""
     if task.status == TaskStatus.OPEN or task.assignee_id in (None, acting_user.pk):
         return True
@@ -807,7 +807,7 @@ def task_complete(
     department; the task waits until the consulted department answers (approve or reject, with an opinion).
     A consultation task itself is completed with approve or reject.
     """
-    _require_handler(acting_user, task)
+    task_handler_require(acting_user, task)
     opinion = opinion.strip()
     data = dict(data or {})
     _outcome_checked(task, outcome, opinion, data)
@@ -815,11 +815,11 @@ def task_complete(
         instance = _locked_instance(task)
         locked = HumanTask.objects.select_for_update().get(pk=task.pk)
         if locked.status not in WORKING_TASK_STATUSES:
-            raise _not_open(locked)
-        if not _may_work(acting_user, locked):
-            raise _not_yours(locked)
+            raise task_not_open_error(locked)
+        if not task_workable_by(acting_user, locked):
+            raise task_not_yours_error(locked)
         if instance.status != InstanceStatus.RUNNING:
-            raise _not_open(locked)
+            raise task_not_open_error(locked)
         now = timezone.now()
         if locked.kind == TaskKind.CONSULT:
             _consultation_answer(instance, locked, acting_user, outcome, opinion, data, now)
@@ -1116,7 +1116,7 @@ def case_processing_stop(application: Application) -> None:
 
 
 def _may_handle(user: User, task: HumanTask) -> bool:
-    """The rule of ``_require_handler`` without auditing a refusal (for checking someone else)."""
+    """The rule of ``task_handler_require`` without auditing a refusal (for checking someone else)."""
     if not user.is_active or not user_has_permission(
         user, Permission.HANDLE_TASKS, department_code=task.department_code
     ):
@@ -1159,7 +1159,7 @@ def task_reassign(*, acting_user: User, task: HumanTask, assignee: User, reason:
     with transaction.atomic():
         locked = HumanTask.objects.select_for_update().select_related("application").get(pk=task.pk)
         if locked.status not in ACTIVE_TASK_STATUSES:
-            raise _not_open(locked)
+            raise task_not_open_error(locked)
         now = timezone.now()
         previous = locked.assignee.username if locked.assignee else None
         locked.assignee, locked.changed_at = assignee, now

@@ -65,7 +65,12 @@ from onewindow.core.logging import get_logger
 from onewindow.notifications.actions import notification_send
 from onewindow.organisations.models import Department
 from onewindow.workcalendar.calendar import add_working_days, is_working_day
-from onewindow.workflow.actions import _may_work, _not_open, _not_yours, _require_handler
+from onewindow.workflow.actions import (
+    task_handler_require,
+    task_not_open_error,
+    task_not_yours_error,
+    task_workable_by,
+)
 from onewindow.workflow.clock import (
     clock_running_stop,
     clock_stop_end,
@@ -155,9 +160,9 @@ def _locked_application(application_id: int) -> Application:
 def _require_workable(acting_user: User, task: HumanTask) -> None:
     """The (locked) task is open, or claimed by the acting user or by someone who delegated to them."""
     if task.status not in WORKING_TASK_STATUSES:
-        raise _not_open(task)
-    if not _may_work(acting_user, task):
-        raise _not_yours(task)
+        raise task_not_open_error(task)
+    if not task_workable_by(acting_user, task):
+        raise task_not_yours_error(task)
 
 
 def _case_changed(application: Application, now: datetime) -> None:
@@ -179,7 +184,7 @@ def case_suspend(*, acting_user: User, task: HumanTask, kind: str, reason: str) 
     Only a handler who may work ``task`` (open, or claimed by them or by someone who delegated to them),
     while the case is being handled and its clock runs. The applicant is told, with ``reason``.
     """
-    _require_handler(acting_user, task)
+    task_handler_require(acting_user, task)
     reason, errors = _reason(
         reason, zh="请说明中止办理时限的理由。", en="Give the reason for stopping the time limit."
     )
@@ -329,7 +334,7 @@ def extension_request(*, acting_user: User, task: HumanTask, working_days: int, 
     Only a handler who may work ``task``; one pending request per case. The department's admins are
     notified.
     """
-    _require_handler(acting_user, task)
+    task_handler_require(acting_user, task)
     reason, errors = _reason(reason, zh="请说明延期理由。", en="Give the reason for the extension.")
     if isinstance(working_days, bool) or not EXTENSION_MIN_DAYS <= working_days <= EXTENSION_MAX_DAYS:
         errors.insert(

@@ -356,7 +356,7 @@ def _task(request: HttpRequest, task_id: int) -> HumanTask:
     return cast(HumanTask, _found(lambda: selectors.task_for_user(_user(request), task_id)))
 
 
-def _may_work(user: User, task: HumanTask) -> bool:
+def task_workable_by(user: User, task: HumanTask) -> bool:
     """Open, claimed by the user, or claimed by someone whose tasks the user works as delegate."""
     if task.status == TaskStatus.OPEN:
         return True
@@ -486,7 +486,7 @@ def _task_context(
             *([asking_task.department_code] if asking_task is not None else []),
         ]
     )
-    may_work = task.status in WORKING_TASK_STATUSES and _may_work(user, task)
+    may_work = task.status in WORKING_TASK_STATUSES and task_workable_by(user, task)
     clock_stop = view.clock_stop
     extensions = list(view.extensions)
     pending_extension = any(extension.status == ExtensionStatus.PENDING for extension in extensions)

@@ -131,7 +131,8 @@ def test_validate_answers_200_with_every_problem(
     body = bad.json()
     assert body["valid"] is False
     assert all(
-        set(problem) == {"field", "code", "message_zh", "message_en", "element_id"} for problem in body["problems"]
+        set(problem) == {"field", "code", "message_zh", "message_en", "element_id"}
+        for problem in body["problems"]
     )
     elements = {problem["element_id"] for problem in body["problems"]}
     assert {"evil", "f_ok", "lane_hrss"} <= elements
