@@ -216,6 +216,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             _("Your department's BPMN processes: view, edit in the browser, validate and publish."),
             ("processes:index", "/admin/processes/"),
             Permission.MANAGE_DEPARTMENT,
+            Permission.HANDLE_TASKS,
         ),
         _tile(
             _("Electronic supervision"),

@@ -177,8 +177,29 @@ def _review_follow_ups_and_stats(role_users: dict[str, Any]) -> str:
     return "/reviews/follow-ups/"
 
 
+def _process_version(role_users: dict[str, Any]) -> str:
+    from onewindow.workflow.tests.factories import published_definition
+    from onewindow.workflow.tests.test_views_processes import REVIEW_BPMN
+
+    published_definition("AXE_PROC", REVIEW_BPMN, process_id="review_process")
+    return "/admin/processes/AXE_PROC/versions/1/"
+
+
+def _process_editor(role_users: dict[str, Any]) -> str:
+    return _process_version(role_users).replace("versions/1/", "editor/")
+
+
+def _case_diagram(role_users: dict[str, Any]) -> str:
+    from onewindow.workflow.tests.test_diagram import review_case
+
+    return f"/cases/{review_case(role_users['resident']).tracking_no}/diagram/"
+
+
 AXE_EXTRA_URLS.extend(
     [
+        _process_version,
+        _process_editor,
+        _case_diagram,
         _application_apply,
         _application_supplement_requested,
         _application_review_form,
