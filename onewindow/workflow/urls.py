@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from onewindow.workflow import views
+from onewindow.workflow import views, views_oversight
 
 app_name = "workflow"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -17,10 +17,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("tasks/<int:task_id>/resume/", views.task_resume_view, name="resume"),
     path("tasks/<int:task_id>/extension/", views.task_extension_view, name="extension_request"),
     path("tasks/<int:task_id>/reassign/", views.task_reassign_view, name="reassign"),
-    path("supervision/", views.supervision_index, name="supervision"),
-    path("supervision/tasks/", views.supervision_task_list, name="supervision_tasks"),
-    path("extensions/", views.extension_list, name="extensions"),
-    path("extensions/<int:extension_id>/decide/", views.extension_decide_view, name="extension_decide"),
-    path("delegations/", views.delegation_list, name="delegations"),
-    path("delegations/<int:delegation_id>/revoke/", views.delegation_revoke_view, name="delegation_revoke"),
+    path("supervision/", views_oversight.supervision_index, name="supervision"),
+    path("supervision/tasks/", views_oversight.supervision_task_list, name="supervision_tasks"),
+    path("extensions/", views_oversight.extension_list, name="extensions"),
+    path(
+        "extensions/<int:extension_id>/decide/",
+        views_oversight.extension_decide_view,
+        name="extension_decide",
+    ),
+    path("delegations/", views_oversight.delegation_list, name="delegations"),
+    path(
+        "delegations/<int:delegation_id>/revoke/",
+        views_oversight.delegation_revoke_view,
+        name="delegation_revoke",
+    ),
 ]
