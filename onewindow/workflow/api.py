@@ -29,7 +29,7 @@ from onewindow.accounts.schemas import ErrorOut
 from onewindow.core.api_errors import ApiError
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.core.pagination import BoundedLimitOffsetPagination
-from onewindow.workflow import actions, deadlines, selectors, supervision
+from onewindow.workflow import actions, assignment, deadlines, definitions, selectors, supervision
 from onewindow.workflow.forms import task_handler_form
 from onewindow.workflow.models import (
     CaseEvent,
@@ -267,7 +267,7 @@ def _task_detail(task: HumanTask, view: selectors.TaskCaseView) -> dict[str, Any
 def task_detail(request: HttpRequest, task_id: Id) -> dict[str, Any]:
     user = _user(request)
     task = _task(request, task_id)
-    seen_at = actions.task_seen(acting_user=user, task=task)
+    seen_at = assignment.task_seen(acting_user=user, task=task)
     return _task_detail(task, selectors.task_case_view(user, task, seen_at=seen_at))
 
 
@@ -327,7 +327,7 @@ def task_complete(request: HttpRequest, task_id: Id, payload: CompleteIn) -> Hum
 def task_reassign(request: HttpRequest, task_id: Id, payload: ReassignIn) -> HumanTask:
     user = _user(request)
     task = _task(request, task_id)
-    return actions.task_reassign(
+    return assignment.task_reassign(
         acting_user=user,
         task=task,
         assignee=_department_handler(user, task.department_code, payload.assignee, "assignee"),
@@ -457,7 +457,7 @@ def delegation_list(request: HttpRequest) -> QuerySet[Delegation]:
 def delegation_create(request: HttpRequest, payload: DelegationIn) -> Status[Delegation]:
     user = _user(request)
     code = payload.department_code.strip()
-    delegation = actions.delegation_create(
+    delegation = assignment.delegation_create(
         acting_user=user,
         department_code=code,
         delegator=_department_handler(user, code, payload.delegator, "delegator"),
@@ -478,7 +478,7 @@ def delegation_create(request: HttpRequest, payload: DelegationIn) -> Status[Del
 )
 def delegation_revoke(request: HttpRequest, delegation_id: Id) -> Delegation:
     user = _user(request)
-    return actions.delegation_revoke(
+    return assignment.delegation_revoke(
         acting_user=user, delegation=selectors.delegation_for_user(user, delegation_id)
     )
 
@@ -700,7 +700,7 @@ def _upload(request: HttpRequest) -> ProcessUploadIn:
 )
 def process_upload(request: HttpRequest, key: ProcessKey) -> Status[ProcessDefinition]:
     upload = _upload(request)
-    definition = actions.process_definition_create(
+    definition = definitions.process_definition_create(
         acting_user=_user(request),
         key=key,
         bpmn_xml=upload.bpmn_xml,
@@ -722,7 +722,7 @@ def process_upload(request: HttpRequest, key: ProcessKey) -> Status[ProcessDefin
 )
 def process_validate(request: HttpRequest, payload: ProcessValidateIn) -> dict[str, Any]:
     require_permission(_user(request), Permission.MANAGE_DEPARTMENT, object_type="process")
-    problems = actions.process_definition_check(payload.bpmn_xml, payload.dmn_xml)
+    problems = definitions.process_definition_check(payload.bpmn_xml, payload.dmn_xml)
     return {
         "valid": not problems,
         "problems": [{"field": field, **problem.as_dict()} for field, problem in problems],
@@ -738,6 +738,6 @@ def process_validate(request: HttpRequest, payload: ProcessValidateIn) -> dict[s
 )
 def process_publish(request: HttpRequest, key: ProcessKey, version: Id) -> ProcessDefinition:
     user = _user(request)
-    return actions.process_definition_publish(
+    return definitions.process_definition_publish(
         acting_user=user, definition=selectors.process_definition_for_user(user, key, version)
     )

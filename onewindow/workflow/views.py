@@ -43,7 +43,7 @@ from onewindow.forms.render import error_summary, is_english, render_form
 from onewindow.forms.validation import validate_form
 from onewindow.organisations.models import Department
 from onewindow.services.selectors import published_services
-from onewindow.workflow import actions, deadlines, selectors
+from onewindow.workflow import actions, assignment, deadlines, selectors
 from onewindow.workflow.diagram import case_diagram_visible
 from onewindow.workflow.forms import (
     CONSULT_OUTCOME_LABELS,
@@ -581,7 +581,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     Opening the page records the look (``task_seen``); what happened since the previous look is marked.
     """
     task = _task(request, task_id)
-    previous = actions.task_seen(acting_user=_user(request), task=task)
+    previous = assignment.task_seen(acting_user=_user(request), task=task)
     return _task_page(request, task, seen_at=previous)
 
 
@@ -819,7 +819,7 @@ def task_reassign_view(request: HttpRequest, task_id: int) -> HttpResponse:
         )
         return _task_page(request, task, forms, status=422)
     try:
-        actions.task_reassign(acting_user=user, task=task, assignee=assignee, reason=reason)
+        assignment.task_reassign(acting_user=user, task=task, assignee=assignee, reason=reason)
     except (RuleViolation, FieldErrors) as refused:
         forms.errors = _refusal_errors(
             refused, {"assignee": "reassign_assignee", "reason": "reassign_reason"}

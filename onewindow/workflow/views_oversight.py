@@ -24,7 +24,7 @@ from onewindow.accounts.roles import ROLE_PERMISSIONS, Permission
 from onewindow.applications.tracking import china_date
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.forms.render import error_summary
-from onewindow.workflow import actions, deadlines, selectors, supervision
+from onewindow.workflow import assignment, deadlines, selectors, supervision
 from onewindow.workflow.models import (
     Delegation,
     Extension,
@@ -325,7 +325,7 @@ def delegation_list(request: HttpRequest) -> HttpResponse:
     if errors or delegator is None or delegate is None or starts_on is None or ends_on is None:
         return _delegations_page(request, errors, values, status=422)
     try:
-        actions.delegation_create(
+        assignment.delegation_create(
             acting_user=user,
             department_code=department_code,
             delegator=delegator,
@@ -356,7 +356,7 @@ def delegation_revoke_view(request: HttpRequest, delegation_id: int) -> HttpResp
     user = _user(request)
     delegation = cast(Delegation, _found(lambda: selectors.delegation_for_user(user, delegation_id)))
     try:
-        actions.delegation_revoke(acting_user=user, delegation=delegation)
+        assignment.delegation_revoke(acting_user=user, delegation=delegation)
     except (RuleViolation, FieldErrors) as refused:
         return _delegations_page(request, _refusal_errors(refused, {}), status=_refusal_status(refused))
     messages.success(request, _("Delegation revoked."))

@@ -33,7 +33,7 @@ from onewindow.core.api_errors import ApiError
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.organisations.models import Department
 from onewindow.workflow import diagram
-from onewindow.workflow.actions import (
+from onewindow.workflow.definitions import (
     process_definition_create,
     process_definition_problems,
     process_definition_publish,

@@ -12,7 +12,7 @@ from conftest import ALL_ROLES
 from onewindow.accounts.models import User
 from onewindow.core.errors import FieldErrors, RuleViolation
 from onewindow.services.models import Service
-from onewindow.workflow.actions import process_definition_create, process_definition_publish
+from onewindow.workflow.definitions import process_definition_create, process_definition_publish
 from onewindow.workflow.models import DefinitionStatus, ProcessDefinition
 from onewindow.workflow.tests.factories import QYKB_BPMN
 

@@ -19,15 +19,8 @@ from onewindow.applications.models import Application, ApplicationEvent, Status,
 from onewindow.applications.tracking import china_date
 from onewindow.core.errors import FieldErrors, RuleViolation
 from onewindow.workcalendar.calendar import add_working_days, working_days_between
-from onewindow.workflow.actions import (
-    delegation_create,
-    delegation_revoke,
-    task_claim,
-    task_complete,
-    task_reassign,
-    task_release,
-    task_seen,
-)
+from onewindow.workflow.actions import task_claim, task_complete, task_release
+from onewindow.workflow.assignment import delegation_create, delegation_revoke, task_reassign, task_seen
 from onewindow.workflow.models import (
     CaseEvent,
     CaseEventKind,

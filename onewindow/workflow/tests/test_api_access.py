@@ -26,12 +26,10 @@ from onewindow.applications.models import Application, ApplicationEvent
 from onewindow.applications.tracking import china_date
 from onewindow.audit.models import AuditRecord
 from onewindow.notifications.models import Notification
-from onewindow.workflow.actions import (
-    delegation_create,
-    process_definition_create,
-    task_claim,
-)
+from onewindow.workflow.actions import task_claim
+from onewindow.workflow.assignment import delegation_create
 from onewindow.workflow.deadlines import case_suspend, escalation_rule_save, extension_request
+from onewindow.workflow.definitions import process_definition_create
 from onewindow.workflow.models import (
     CaseEvent,
     ClockStop,

@@ -25,7 +25,8 @@ from onewindow.applications.tracking import china_date
 from onewindow.audit.models import AuditRecord
 from onewindow.core.errors import FieldErrors, RuleViolation
 from onewindow.workcalendar.calendar import add_working_days, is_working_day, working_days_between
-from onewindow.workflow.actions import delegation_create, task_claim, task_complete
+from onewindow.workflow.actions import task_claim, task_complete
+from onewindow.workflow.assignment import delegation_create
 from onewindow.workflow.deadlines import case_resume, case_suspend, lights_refresh
 from onewindow.workflow.models import (
     CaseEvent,

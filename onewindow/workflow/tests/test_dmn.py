@@ -12,7 +12,7 @@ from onewindow.applications.tests.factories import VALID_FORM, published_service
 from onewindow.core.errors import FieldErrors
 from onewindow.organisations.models import Department
 from onewindow.services.models import Channel
-from onewindow.workflow.actions import process_definition_create, process_definition_publish
+from onewindow.workflow.definitions import process_definition_create, process_definition_publish
 from onewindow.workflow.models import HumanTask, ProcessDefinition
 
 pytestmark = pytest.mark.django_db

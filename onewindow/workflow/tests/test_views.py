@@ -22,7 +22,7 @@ from onewindow.applications.models import Application, Status
 from onewindow.applications.tracking import china_date
 from onewindow.audit.models import AuditRecord
 from onewindow.notifications.models import Notification
-from onewindow.workflow.actions import delegation_create
+from onewindow.workflow.assignment import delegation_create
 from onewindow.workflow.deadlines import extension_request
 from onewindow.workflow.models import (
     CaseEvent,
