@@ -286,35 +286,25 @@ def _pending_refresh(instance: WorkflowInstance, now: datetime) -> None:
     application.pending_department_codes = pending
     application.refresh_from_db(fields=["row_version", "status"])
     names = _department_names({*pending, *before})
-    joined = [code for code in pending if code not in before]
-    left = [code for code in before if code not in pending]
+    changes = [
+        (code, "routed", "{}正在办理", "{} is working on it") for code in pending if code not in before
+    ]
+    changes += [
+        (code, "department_done", "{}已完成办理", "{} has finished its part")
+        for code in before
+        if code not in pending
+    ]
     ApplicationEvent.objects.bulk_create(
-        [
-            *(
-                ApplicationEvent(
-                    application=application,
-                    at=now,
-                    kind="routed",
-                    status=application.status,
-                    department_code=code,
-                    note=f"{names.get(code, (code, code))[0]}正在办理",
-                    note_en=f"{names.get(code, (code, code))[1]} is working on it",
-                )
-                for code in joined
-            ),
-            *(
-                ApplicationEvent(
-                    application=application,
-                    at=now,
-                    kind="department_done",
-                    status=application.status,
-                    department_code=code,
-                    note=f"{names.get(code, (code, code))[0]}已完成办理",
-                    note_en=f"{names.get(code, (code, code))[1]} has finished its part",
-                )
-                for code in left
-            ),
-        ]
+        ApplicationEvent(
+            application=application,
+            at=now,
+            kind=kind,
+            status=application.status,
+            department_code=code,
+            note=note.format(names.get(code, (code, code))[0]),
+            note_en=note_en.format(names.get(code, (code, code))[1]),
+        )
+        for code, kind, note, note_en in changes
     )
 
 
