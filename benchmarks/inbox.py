@@ -24,8 +24,8 @@ What it does, in one run:
    * the page ``GET /tasks/`` (25 rows with paging) and ``GET /tasks/?light=red``;
 6. prints requests/s and p50/p95/p99 for each phase, the ratios to the baseline, checks that every answer was
    200 and that the pool holds what was loaded, prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the pool and
-   "mine" queries with ``--explain``, then drops the database. ``--pool-index`` first creates the index
-   proposed in docs/performance.md (not in the models yet), to measure its effect.
+   "mine" queries with ``--explain``, then drops the database. The pool and "mine" read the partial indexes
+   ``human_task_pool_idx`` and ``human_task_mine_idx`` (onewindow/workflow/models.py).
 
 The aim (issue #4) is p95 under 50 ms for the API and the page. For comparison: Open Zaak publishes a median
 of 150–430 ms for its case list (``GET /zaken/api/v1/zaken``) with 1 M cases.
@@ -33,7 +33,6 @@ of 150–430 ms for its case list (``GET /zaken/api/v1/zaken``) with 1 M cases.
     python benchmarks/inbox.py --quick                 # 50,000 cases, 2 s per phase, about a minute
     python benchmarks/inbox.py                         # 1,000,000 cases, 15 s per phase
     python benchmarks/inbox.py --quick --explain       # also the query plans
-    python benchmarks/inbox.py --pool-index            # with the proposed pool index (an experiment)
     python benchmarks/inbox.py --clients 4 --workers 5 --postgres postgres://postgres@db:5432/ow_bench
 
 The last line printed is one JSON object with the headline figures.
@@ -259,7 +258,7 @@ LOAD_TASKS = """
 INSERT INTO workflow_humantask (
     id, spiff_task_id, task_spec, name, name_en, department_code, role, status, created_at, due_date,
     claimed_at, completed_at, outcome, opinion, data, form_schema, application_id, assignee_id, instance_id,
-    changed_at, consult_of_id, kind, light)
+    changed_at, consult_of_id, kind, light, service_code)
 SELECT %(base)s + t.i, md5(t.i::text)::uuid, 'review', '审查', 'Review', t.department_code,
        CASE WHEN t.draw %% 2 = 0 THEN '' ELSE 'department_handler' END,
        t.status, t.created_at, t.due_date,
@@ -275,24 +274,17 @@ SELECT %(base)s + t.i, md5(t.i::text)::uuid, 'review', '审查', 'Review', t.dep
        NULL, 'process',
        CASE WHEN t.status NOT IN ('open', 'claimed') OR t.due_date IS NULL THEN 'green'
             WHEN t.due_date < %(today)s THEN 'red'
-            WHEN t.due_date <= %(yellow_until)s THEN 'yellow' ELSE 'green' END
+            WHEN t.due_date <= %(yellow_until)s THEN 'yellow' ELSE 'green' END,
+       t.service_code
 FROM (
-    SELECT c.i, c.draw, d.department_code, d.assignee_id, d.other_assignee_id,
+    SELECT c.i, c.draw, d.department_code, d.assignee_id, d.other_assignee_id, s.code AS service_code,
            CASE WHEN c.bucket < 30 THEN 'open' WHEN c.bucket < 45 THEN 'claimed'
                 WHEN c.bucket < 50 THEN 'waiting' WHEN c.bucket < 95 THEN 'done'
                 ELSE 'cancelled' END AS status,
            %(now)s - make_interval(days => c.age_days) AS created_at,
            CASE WHEN c.draw %% 50 = 7 THEN NULL ELSE %(today)s + c.due_offset END AS due_date
-    FROM bench_case c JOIN bench_slot d ON d.slot = c.slot
+    FROM bench_case c JOIN bench_slot d ON d.slot = c.slot JOIN services_service s ON s.id = d.service_id
 ) AS t
-"""
-
-# ``--pool-index``: the index proposed for the pool (see docs/performance.md): the department's working tasks
-# in the inbox's order, with the columns its filters and count read, so the first page is an ordered index
-# scan that stops after one page and the counts are index-only scans.
-POOL_INDEX = """
-CREATE INDEX bench_pool_idx ON workflow_humantask (department_code, due_date, created_at, id, role, light)
-WHERE status IN ('open', 'claimed')
 """
 
 LOAD_VIEWS = """
@@ -303,8 +295,8 @@ WHERE department_code = %(department)s AND status IN ('open', 'claimed') AND id 
 """
 
 
-def _load(cases: int, *, pool_index: bool) -> dict[str, float]:
-    """Load the cases (and with ``pool_index`` create the proposed index); returns seconds per step."""
+def _load(cases: int) -> dict[str, float]:
+    """Load the cases; returns seconds per step."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -368,8 +360,6 @@ def _load(cases: int, *, pool_index: bool) -> dict[str, float]:
             LOAD_VIEWS,
             {"user": User.objects.get(username=HANDLER).pk, "department": TARGET_DEPARTMENT},
         )
-        if pool_index:
-            cursor.execute(POOL_INDEX)
         cursor.execute("VACUUM ANALYZE")
         seconds["views_and_analyze"] = round(time.perf_counter() - started, 1)
     return seconds
@@ -536,11 +526,6 @@ def main() -> None:
         "--workers", type=int, default=0, help="gunicorn workers (default: the serve default)"
     )
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the pool queries")
-    parser.add_argument(
-        "--pool-index",
-        action="store_true",
-        help="create the proposed pool index before measuring (experiment)",
-    )
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL))
     args = parser.parse_args()
     cases = 50_000 if args.quick else args.cases
@@ -575,7 +560,7 @@ def main() -> None:
         from django.db import connections
 
         _demo_load(var_dir)
-        load_seconds = _load(cases, pool_index=args.pool_index)
+        load_seconds = _load(cases)
         expected = _expected_pool()
         token, cookie_name, cookie = _credentials()
         connections.close_all()
@@ -628,8 +613,7 @@ def main() -> None:
         f"{TARGET_DEPARTMENT}: {expected['department_tasks']:,} tasks, pool {expected['pool']:,} "
         f"(red {expected['pool_red']:,}, {FILTER_SERVICE} {expected['pool_service']:,})"
     )
-    indexes = "with the proposed pool index (--pool-index)" if args.pool_index else "with the models' indexes"
-    print(f"{args.clients} client(s), {seconds:g} s per phase, as {HANDLER}, {indexes}")
+    print(f"{args.clients} client(s), {seconds:g} s per phase, as {HANDLER}")
     baseline = figures["me"]
     for name, figure in figures.items():
         ratio = round(figure["p50_ms"] / baseline["p50_ms"], 1) if baseline["p50_ms"] else 0.0
@@ -661,7 +645,6 @@ def main() -> None:
         "cases": cases,
         "department_tasks": expected["department_tasks"],
         "pool": expected["pool"],
-        "pool_index": args.pool_index,
         "clients": args.clients,
         "seconds_per_phase": seconds,
         "me_p50_ms": baseline["p50_ms"],

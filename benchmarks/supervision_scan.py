@@ -29,7 +29,6 @@ Functions are called in-process (no HTTP): this measures the SQL. The aim (issue
 
     python benchmarks/supervision_scan.py --quick        # 100,000 tasks, < 1 minute
     python benchmarks/supervision_scan.py                # 1,000,000 tasks
-    python benchmarks/supervision_scan.py --hot-lights   # experiment: light in no index, fillfactor 90
     python benchmarks/supervision_scan.py --postgres postgres://postgres@db:5432/ow_bench
 
 The last line printed is one JSON object with the headline figures.
@@ -237,26 +236,6 @@ def _load(tasks: int, today: date) -> dict[str, float]:
     return seconds
 
 
-# ``--hot-lights``: what the lights refresh costs when its updates can be heap-only (HOT): no index holds
-# ``light`` and pages keep room for the new row versions. An experiment on the throwaway database, not the
-# models' schema (see docs/performance.md).
-HOT_LIGHTS = (
-    "ALTER TABLE workflow_humantask SET (fillfactor = 90)",
-    "DROP INDEX IF EXISTS human_task_light_idx",
-    "VACUUM FULL workflow_humantask",
-)
-
-
-def _hot_lights() -> float:
-    from django.db import connection
-
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        for statement in HOT_LIGHTS:
-            cursor.execute(statement)
-    return round(time.perf_counter() - started, 1)
-
-
 # --- Measuring ----------------------------------------------------------------------------------------
 
 
@@ -309,11 +288,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100,000 tasks (under a minute)")
     parser.add_argument("--tasks", type=int, default=1_000_000, help="working tasks to load")
     parser.add_argument("--repeat", type=int, default=10, help="overview and count repetitions")
-    parser.add_argument(
-        "--hot-lights",
-        action="store_true",
-        help="drop the index on light and leave 10 %% free space per page first (experiment)",
-    )
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL))
     args = parser.parse_args()
     tasks = 100_000 if args.quick else args.tasks
@@ -357,8 +331,6 @@ def main() -> None:
         _demo_load(var_dir)
         day = china_date(timezone.now())
         load_seconds = _load(tasks, day)
-        if args.hot_lights:
-            load_seconds["hot_lights"] = _hot_lights()
         leader = User.objects.get(username=LEADER)
         stopped = ClockStop.objects.filter(ended_at__isnull=True).count()
 
@@ -395,8 +367,6 @@ def main() -> None:
     load_after = os.getloadavg()
 
     print(f"{tasks:,} working tasks loaded ({load_seconds}); {stopped:,} cases with a running clock stop")
-    if args.hot_lights:
-        print("EXPERIMENT --hot-lights: " + "; ".join(HOT_LIGHTS))
     print(f"baseline SELECT count(*) over {rows:,} task rows: {count_seconds * 1000:.1f} ms (median)")
     for entry in refreshes:
         ratio = entry["seconds"] / count_seconds if count_seconds else 0.0
@@ -434,7 +404,6 @@ def main() -> None:
         "benchmark": "supervision_scan",
         "database": "postgresql",
         "tasks": tasks,
-        "hot_lights": args.hot_lights,
         "count_ms": round(count_seconds * 1000, 1),
         "refresh_unchanged_ms": round(refreshes[0]["seconds"] * 1000, 1),
         "refresh_daily_ms": round(daily_seconds * 1000, 1),

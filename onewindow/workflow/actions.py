@@ -220,10 +220,12 @@ def _synchronise(
     existing = {task.spiff_task_id for task in active}
     data = engine.workflow_data(workflow)
     thresholds = light_thresholds()
+    service_code = instance.application.service.code
     created = HumanTask.objects.bulk_create(
         HumanTask(
             instance=instance,
             application_id=instance.application_id,
+            service_code=service_code,
             spiff_task_id=item.spiff_task_id,
             task_spec=item.task_spec,
             name=item.name[:200],
@@ -614,6 +616,8 @@ def _locked_instance(task: HumanTask) -> WorkflowInstance:
     return (
         WorkflowInstance.objects.select_for_update(of=("self",))
         .select_related("application__service", "application__version", "definition")
+        # The state carries the process; the model's text is not needed to go on.
+        .defer("definition__bpmn_xml", "definition__dmn_xml", "application__version__form_schema")
         .get(pk=task.instance_id)
     )
 
@@ -797,6 +801,7 @@ def _consult(
     consultation = HumanTask.objects.create(
         instance=instance,
         application_id=task.application_id,
+        service_code=task.service_code,
         spiff_task_id=uuid.uuid4(),
         task_spec=f"{task.task_spec}:consult"[:200],
         name=f"会商：{task.name}"[:200],

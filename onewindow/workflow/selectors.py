@@ -119,7 +119,7 @@ def tasks_for_user(
         if status in WORKING_TASK_STATUSES:
             tasks = tasks.filter(status=status)
     if service:
-        tasks = tasks.filter(application__service__code=service)
+        tasks = tasks.filter(service_code=service)
     if light in Light.values:
         tasks = tasks.filter(light=light)
     if due_before is not None:
