@@ -21,6 +21,7 @@ from onewindow.applications.tracking import china_date
 from onewindow.core.errors import RuleViolation
 from onewindow.materials.models import Material
 from onewindow.services.models import BundleComponent, ServiceKind
+from onewindow.workflow.clock import light_thresholds
 from onewindow.workflow.models import (
     ACTIVE_TASK_STATUSES,
     WORKING_TASK_STATUSES,
@@ -122,6 +123,14 @@ def tasks_for_user(
         tasks = tasks.filter(service_code=service)
     if light in Light.values:
         tasks = tasks.filter(light=light)
+        # Implied by the light (a red task is past its due date even when its clock stopped and froze it;
+        # a yellow one is due by the yellow limit): lets the pool index read a range of due dates instead of
+        # every working task of the department (``light`` itself is in no index: benchmarks/inbox.py).
+        thresholds = light_thresholds()
+        if light == Light.RED:
+            tasks = tasks.filter(due_date__lt=thresholds.today)
+        elif light == Light.YELLOW:
+            tasks = tasks.filter(due_date__lte=thresholds.yellow_until)
     if due_before is not None:
         tasks = tasks.filter(due_date__lte=due_before)
     seen = TaskView.objects.filter(user=user, task=OuterRef("pk")).values("seen_at")[:1]
