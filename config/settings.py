@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "onewindow.applications",
     "onewindow.workflow",
     "onewindow.licences",
+    "onewindow.outbox",
+    "onewindow.registry",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
@@ -346,3 +348,79 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 WORKFLOW_YELLOW_DAYS = env_int("ONEWINDOW_WORKFLOW_YELLOW_DAYS", default=2)
 # Working days a consulted department has to give its opinion.
 WORKFLOW_CONSULT_DAYS = env_int("ONEWINDOW_WORKFLOW_CONSULT_DAYS", default=5)
+
+
+# --- Base registries: personal data encrypted at rest (docs/registry.md, "Protection — 数据保护") ---------
+def _registry_keys() -> tuple[dict[str, bytes], bytes, bool]:
+    """The registry's encryption keys (id -> 32 bytes, current first), its blind-index key, and whether
+    both are the development default derived from ``SECRET_KEY`` (refused in production).
+
+    ``ONEWINDOW_REGISTRY_KEY`` holds one base64 key (id ``ONEWINDOW_REGISTRY_KEY_ID``); its ``_FILE`` form
+    may instead hold a key ring, ``{"current": "k2", "keys": {"k1": "<b64>", "k2": "<b64>"}}``, so old
+    values stay readable while ``registry_rotate_keys`` re-encrypts them.
+    """
+    import base64
+    import binascii
+    import hashlib
+    import hmac
+    import json
+    import re
+
+    def key_bytes(name: str, value: object, *, exact: bool) -> bytes:
+        try:
+            raw = base64.b64decode(str(value).strip().replace("-", "+").replace("_", "/"), validate=True)
+        except binascii.Error:
+            message = f"{name} must be base64"
+            raise ValueError(message) from None
+        if (exact and len(raw) != 32) or len(raw) < 32:
+            message = f"{name} must decode to {'exactly' if exact else 'at least'} 32 bytes, got {len(raw)}"
+            raise ValueError(message)
+        return raw
+
+    def key_id(value: object) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
+            message = f"registry key ids are 1-32 letters, digits, '-' or '_', got {value!r}"
+            raise ValueError(message)
+        return value
+
+    configured = env_str("ONEWINDOW_REGISTRY_KEY")  # or the content of ONEWINDOW_REGISTRY_KEY_FILE
+    index_configured = env_str("ONEWINDOW_REGISTRY_INDEX_KEY")
+    if not configured and not index_configured:
+        if PRODUCTION:
+            message = (
+                "ONEWINDOW_REGISTRY_KEY (or ONEWINDOW_REGISTRY_KEY_FILE) and ONEWINDOW_REGISTRY_INDEX_KEY "
+                "are required in production: the development default derived from the secret key is refused"
+            )
+            raise ValueError(message)
+        secret = SECRET_KEY.encode()
+        return (
+            {"dev": hmac.new(secret, b"onewindow.registry.encryption", hashlib.sha256).digest()},
+            hmac.new(secret, b"onewindow.registry.blind-index", hashlib.sha256).digest(),
+            True,
+        )
+    if not configured or not index_configured:
+        message = (
+            "set both ONEWINDOW_REGISTRY_KEY (or its _FILE) and ONEWINDOW_REGISTRY_INDEX_KEY, or neither"
+        )
+        raise ValueError(message)
+    if configured.lstrip().startswith("{"):
+        ring = json.loads(configured)
+        if not isinstance(ring, dict) or not isinstance(ring.get("keys"), dict):
+            message = 'the registry key file must be {"current": "<id>", "keys": {"<id>": "<base64>", ...}}'
+            raise ValueError(message)
+        current = key_id(ring.get("current"))
+        keys = {
+            key_id(name): key_bytes(f"key {name!r}", value, exact=True)
+            for name, value in ring["keys"].items()
+        }
+        if current not in keys:
+            message = f"the registry key ring names current key {current!r} but holds no such key"
+            raise ValueError(message)
+        keys = {current: keys[current]} | keys
+    else:
+        current = key_id(env_str("ONEWINDOW_REGISTRY_KEY_ID", "k1"))
+        keys = {current: key_bytes("ONEWINDOW_REGISTRY_KEY", configured, exact=True)}
+    return keys, key_bytes("ONEWINDOW_REGISTRY_INDEX_KEY", index_configured, exact=False), False
+
+
+REGISTRY_KEYS, REGISTRY_INDEX_KEY, REGISTRY_KEYS_DEVELOPMENT_DEFAULT = _registry_keys()

@@ -49,7 +49,12 @@ def _settings_in(environment: dict[str, str]) -> dict[str, object]:
 @pytest.mark.parametrize(
     "environment",
     [
-        {"ONEWINDOW_ENV": "production", "ONEWINDOW_SECRET_KEY": "x" * 50},
+        {
+            "ONEWINDOW_ENV": "production",
+            "ONEWINDOW_SECRET_KEY": "x" * 50,
+            "ONEWINDOW_REGISTRY_KEY": "A" * 43 + "=",
+            "ONEWINDOW_REGISTRY_INDEX_KEY": "B" * 43 + "=",
+        },
         {"ONEWINDOW_ENV": "development"},
         {"ONEWINDOW_ENV": "demo"},
     ],
