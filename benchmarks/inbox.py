@@ -46,7 +46,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import bench_support
+from bench_support import demo_load, free_port, psql
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench"
@@ -78,29 +80,6 @@ SLOTS = 20  # case i goes to slot i % 20; slots 0 and 10 are the tax department'
 # --- Database and server ----------------------------------------------------------------------------
 
 
-def _admin_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def _database_url(base: str) -> str:
-    parts = urlsplit(base)
-    name = (parts.path.lstrip("/") or "ow_bench") + "_" + secrets.token_hex(4)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def _psql(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.encode())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,17 +98,6 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 60.
 
 
 # --- Loading cases in bulk (after django.setup()) -----------------------------------------------------
-
-
-def _demo_load(var_dir: Path) -> None:
-    """The demo data, its accounts' passwords hashed with a fast hasher: the database is thrown away, and the
-    deliberately slow password hashing would otherwise take most of a quick run's set-up."""
-    from django.test import override_settings
-
-    from onewindow.demo.actions import demo_load
-
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        demo_load(accounts_path=var_dir / "demo-accounts.json")
 
 
 @dataclass(frozen=True)
@@ -532,10 +500,10 @@ def main() -> None:
     seconds = 2.0 if args.quick else args.seconds
     load_before = os.getloadavg()
 
-    database_url = _database_url(args.postgres)
-    admin_url = _admin_url(database_url)
+    database_url = bench_support.database_url(args.postgres)
+    admin_url = bench_support.admin_url(database_url)
     database_name = urlsplit(database_url).path.lstrip("/")
-    _psql(admin_url, f'CREATE DATABASE "{database_name}"')
+    psql(admin_url, f'CREATE DATABASE "{database_name}"')
     var_dir = Path(tempfile.mkdtemp(prefix="ow-bench-inbox-"))
     environment = {
         "DATABASE_URL": database_url,
@@ -559,13 +527,13 @@ def main() -> None:
         django.setup()
         from django.db import connections
 
-        _demo_load(var_dir)
+        demo_load(var_dir)
         load_seconds = _load(cases)
         expected = _expected_pool()
         token, cookie_name, cookie = _credentials()
         connections.close_all()
 
-        port = _free_port()
+        port = free_port()
         serve = [onewindow, "serve", "--bind", f"127.0.0.1:{port}"]
         if args.workers:
             serve += ["--workers", str(args.workers)]
@@ -603,7 +571,7 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        _psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         shutil.rmtree(var_dir, ignore_errors=True)
     load_after = os.getloadavg()
 

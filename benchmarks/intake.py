@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import shutil
 import socket
 import statistics
@@ -46,7 +45,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import bench_support
+from bench_support import free_port, psql
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench"
@@ -56,30 +58,6 @@ SERVICE_CODE = "QYKB"
 
 
 # --- Database and server ----------------------------------------------------------------------------
-
-
-def _admin_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/postgres"))
-
-
-def _database_url(base: str) -> str:
-    parts = urlsplit(base)
-    name = (parts.path.lstrip("/") or "ow_bench") + "_" + secrets.token_hex(4)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def _psql(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.encode())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 SETUP_SCRIPT = r"""
@@ -268,10 +246,10 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 5.0 if args.quick else args.seconds
 
-    database_url = _database_url(args.postgres)
-    admin_url = _admin_url(database_url)
+    database_url = bench_support.database_url(args.postgres)
+    admin_url = bench_support.admin_url(database_url)
     database_name = urlsplit(database_url).path.lstrip("/")
-    _psql(admin_url, f'CREATE DATABASE "{database_name}"')
+    psql(admin_url, f'CREATE DATABASE "{database_name}"')
     var_dir = Path(tempfile.mkdtemp(prefix="ow-bench-intake-"))
     env = {
         **os.environ,
@@ -291,7 +269,7 @@ def main() -> None:
         applicants: list[dict[str, str]] = json.loads(
             _run_django(SETUP_SCRIPT, env, str(var_dir / "demo-accounts.json"))
         )
-        port = _free_port()
+        port = free_port()
         serve = [onewindow, "serve", "--bind", f"127.0.0.1:{port}"]
         if args.workers:
             serve += ["--workers", str(args.workers)]
@@ -325,7 +303,7 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        _psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         shutil.rmtree(var_dir, ignore_errors=True)
 
     figures = {phase.name: phase.figures() for phase in (baseline, health, intake)}

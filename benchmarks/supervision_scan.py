@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -50,7 +49,10 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import bench_support
+from bench_support import demo_load, psql
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench"
@@ -63,35 +65,7 @@ T = TypeVar("T")
 # --- Database -----------------------------------------------------------------------------------------
 
 
-def _admin_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def _database_url(base: str) -> str:
-    parts = urlsplit(base)
-    name = (parts.path.lstrip("/") or "ow_bench") + "_" + secrets.token_hex(4)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def _psql(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.encode())
-
-
 # --- Loading tasks in bulk (after django.setup()) -----------------------------------------------------
-
-
-def _demo_load(var_dir: Path) -> None:
-    """The demo data, its accounts' passwords hashed with a fast hasher: the database is thrown away, and the
-    deliberately slow password hashing would otherwise take most of a quick run's set-up."""
-    from django.test import override_settings
-
-    from onewindow.demo.actions import demo_load
-
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        demo_load(accounts_path=var_dir / "demo-accounts.json")
 
 
 LOAD_CASES = """
@@ -293,10 +267,10 @@ def main() -> None:
     tasks = 100_000 if args.quick else args.tasks
     load_before = os.getloadavg()
 
-    database_url = _database_url(args.postgres)
-    admin_url = _admin_url(database_url)
+    database_url = bench_support.database_url(args.postgres)
+    admin_url = bench_support.admin_url(database_url)
     database_name = urlsplit(database_url).path.lstrip("/")
-    _psql(admin_url, f'CREATE DATABASE "{database_name}"')
+    psql(admin_url, f'CREATE DATABASE "{database_name}"')
     var_dir = Path(tempfile.mkdtemp(prefix="ow-bench-supervision-"))
     os.environ.update(
         {
@@ -328,7 +302,7 @@ def main() -> None:
         from onewindow.workflow.models import WORKING_TASK_STATUSES, ClockStop, HumanTask, Light
         from onewindow.workflow.supervision import supervision_overview
 
-        _demo_load(var_dir)
+        demo_load(var_dir)
         day = china_date(timezone.now())
         load_seconds = _load(tasks, day)
         leader = User.objects.get(username=LEADER)
@@ -362,7 +336,7 @@ def main() -> None:
         lights_after = _light_counts(running_clock=True)
         connection.close()
     finally:
-        _psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         shutil.rmtree(var_dir, ignore_errors=True)
     load_after = os.getloadavg()
 

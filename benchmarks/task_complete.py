@@ -46,7 +46,6 @@ import json
 import multiprocessing
 import os
 import queue
-import secrets
 import shutil
 import subprocess
 import sys
@@ -57,7 +56,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import bench_support
+from bench_support import demo_load, psql
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench"
@@ -67,23 +69,6 @@ DEPARTMENT_CODE = "TAX"
 
 
 # --- Database -----------------------------------------------------------------------------------------
-
-
-def _admin_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def _database_url(base: str) -> str:
-    parts = urlsplit(base)
-    name = (parts.path.lstrip("/") or "ow_bench") + "_" + secrets.token_hex(4)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def _psql(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.encode())
 
 
 # --- Figures ------------------------------------------------------------------------------------------
@@ -253,17 +238,6 @@ def _run_phase(name: str, mode: str, user_ids: list[int], items: list[int]) -> P
 # --- Set-up and checks (in the parent, after django.setup()) -----------------------------------------
 
 
-def _demo_load(var_dir: Path) -> None:
-    """The demo data, its accounts' passwords hashed with a fast hasher: the database is thrown away, and the
-    deliberately slow password hashing would otherwise take most of a quick run's set-up."""
-    from django.test import override_settings
-
-    from onewindow.demo.actions import demo_load
-
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        demo_load(accounts_path=var_dir / "demo-accounts.json")
-
-
 def _setup(var_dir: Path, cases: int, workers: int) -> tuple[list[int], list[int]]:
     """Demo data, ``workers`` tax handlers and ``cases`` in-progress applications; returns their ids."""
     from datetime import timedelta
@@ -276,7 +250,7 @@ def _setup(var_dir: Path, cases: int, workers: int) -> tuple[list[int], list[int
     from onewindow.organisations.models import Department
     from onewindow.services.models import Channel, Service
 
-    _demo_load(var_dir)
+    demo_load(var_dir)
     department = Department.objects.get(code=DEPARTMENT_CODE)
     handlers = []
     for number in range(workers):
@@ -386,10 +360,10 @@ def main() -> None:
     cases = 400 if args.quick else args.cases
     load_before = os.getloadavg()
 
-    database_url = _database_url(args.postgres)
-    admin_url = _admin_url(database_url)
+    database_url = bench_support.database_url(args.postgres)
+    admin_url = bench_support.admin_url(database_url)
     database_name = urlsplit(database_url).path.lstrip("/")
-    _psql(admin_url, f'CREATE DATABASE "{database_name}"')
+    psql(admin_url, f'CREATE DATABASE "{database_name}"')
     var_dir = Path(tempfile.mkdtemp(prefix="ow-bench-tasks-"))
     os.environ.update(
         {
@@ -421,7 +395,7 @@ def main() -> None:
 
         connections.close_all()
     finally:
-        _psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        psql(admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         shutil.rmtree(var_dir, ignore_errors=True)
     load_after = os.getloadavg()
 
