@@ -50,3 +50,7 @@ api.add_router("/", notifications_router)  # /api/v1/notifications
 from onewindow.workflow.api import router as workflow_router  # noqa: E402
 
 api.add_router("/", workflow_router)  # /api/v1/tasks, /api/v1/supervision, /api/v1/processes, …
+
+from onewindow.registry.api import router as registry_router  # noqa: E402
+
+api.add_router("/registry/", registry_router)  # /api/v1/registry/...
