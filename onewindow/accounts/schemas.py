@@ -15,6 +15,21 @@ class ErrorOut(Schema):
     field: str | None = Field(None, description="The request field the refusal concerns, when there is one")
 
 
+class FieldProblemOut(Schema):
+    field: str
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class ErrorWithFieldsOut(ErrorOut):
+    """A refusal; ``errors`` lists each problem of the request (422 ``form_invalid`` and the like)."""
+
+    errors: list[FieldProblemOut] = Field(
+        default_factory=list, description="Per problem: `{field, code, message_zh, message_en}`"
+    )
+
+
 class TokenIn(Schema):
     username: str = Field(max_length=150)
     password: str = Field(max_length=4096)

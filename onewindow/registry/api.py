@@ -20,7 +20,7 @@ from ninja import P, PathEx, Router, Status
 
 from onewindow.accounts.api_auth import api_auth
 from onewindow.accounts.models import User
-from onewindow.accounts.schemas import ErrorOut
+from onewindow.accounts.schemas import ErrorOut, ErrorWithFieldsOut
 from onewindow.registry import actions, selectors
 from onewindow.registry.models import Person
 from onewindow.registry.schemas import (
@@ -33,7 +33,6 @@ from onewindow.registry.schemas import (
     RenameIn,
     TransferIn,
 )
-from onewindow.workflow.schemas_api import ErrorWithFieldsOut
 
 router = Router(tags=["registry"])
 

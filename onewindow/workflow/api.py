@@ -25,7 +25,7 @@ from onewindow.accounts.api_auth import api_auth
 from onewindow.accounts.models import User
 from onewindow.accounts.permissions import require_permission
 from onewindow.accounts.roles import Permission
-from onewindow.accounts.schemas import ErrorOut
+from onewindow.accounts.schemas import ErrorOut, ErrorWithFieldsOut
 from onewindow.core.api_errors import ApiError
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.core.pagination import BoundedLimitOffsetPagination
@@ -47,7 +47,6 @@ from onewindow.workflow.schemas_api import (
     DelegationIn,
     DelegationOut,
     DepartmentLightsOut,
-    ErrorWithFieldsOut,
     EscalationRuleIn,
     EscalationRuleOut,
     ExtensionDecideIn,

@@ -20,19 +20,6 @@ MAX_TEXT = 4000
 MAX_EXTENSION_DAYS = 30
 
 
-class ErrorWithFieldsOut(Schema):
-    """A refusal; ``errors`` lists each problem of the request (422 ``form_invalid``, ``process_invalid``)."""
-
-    code: str
-    message: str
-    message_zh: str
-    message_en: str
-    field: str | None = None
-    errors: list[dict[str, Any]] = Field(
-        default_factory=list, description="Per problem: `{field, code, message_zh, message_en}`"
-    )
-
-
 # --- Tasks ------------------------------------------------------------------------------------------------
 
 
