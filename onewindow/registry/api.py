@@ -21,13 +21,14 @@ from ninja import P, PathEx, Router, Status
 from onewindow.accounts.api_auth import api_auth
 from onewindow.accounts.models import User
 from onewindow.accounts.schemas import ErrorOut, ErrorWithFieldsOut
-from onewindow.registry import actions, selectors
+from onewindow.registry import actions, entities, selectors
 from onewindow.registry.models import Person
 from onewindow.registry.schemas import (
     ID_NUMBER_MAX,
     BirthIn,
     CorrectIn,
     DeathIn,
+    EntityPublicOut,
     PersonOut,
     PersonWrittenOut,
     RenameIn,
@@ -87,6 +88,21 @@ def person_detail(
     request: HttpRequest, id_number: IdNumber, purpose: str = "", full: bool = False
 ) -> selectors.PersonView:
     return selectors.person_by_id_number(_user(request), id_number, purpose=purpose, full=full)
+
+
+@router.get(
+    "/entities/{credit_code}",
+    auth=None,
+    response={200: EntityPublicOut, **_ERRORS},
+    summary="An entity's public basic information (anyone)",
+    description=(
+        "Name, type, status, registration authority and establishment date of the legal entity with this "
+        "unified social credit code; no sign-in needed (企业信息公示). 404 `entity_not_found` for a code "
+        "that is invalid or not in the register."
+    ),
+)
+def entity_detail(request: HttpRequest, credit_code: str) -> entities.EntityPublicView:
+    return entities.entity_public(credit_code)
 
 
 @router.post(

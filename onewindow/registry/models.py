@@ -166,3 +166,6 @@ class PersonVersion(models.Model):
     def snapshot_data(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.snapshot)
         return data
+
+
+from onewindow.registry.models_entities import LegalEntity, LegalEntityVersion  # noqa: E402, F401

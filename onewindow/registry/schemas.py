@@ -134,3 +134,12 @@ class CorrectIn(Schema):
     )
     reason: str = Field(max_length=REASON_MAX)
     case_tracking_no: str = Field(default="", max_length=SHORT_TEXT_MAX)
+
+
+class EntityPublicOut(Schema):
+    credit_code: str
+    name: str
+    type: str
+    status: str
+    registration_authority: str
+    established_on: date

@@ -188,3 +188,14 @@ def case_process(application: Any, definition: ProcessDefinition | None = None) 
     if instance is not None:
         return instance
     return process_start(application=application, definition=definition)
+
+
+# What the demo QYKB process needs beyond the test form to register the company (``enterprise_register``):
+# the real QYKB form asks for all of it (services/demo.py ``QYKB_FORM``).
+QYKB_REGISTRATION_FIELDS: dict[str, Any] = {
+    "company_type": "llc",
+    "registered_capital": 100,
+    "division_code": "350102",
+    "address": "福州市鼓楼区东街 1 号",
+    "business_scope": "软件开发；信息技术咨询服务",
+}

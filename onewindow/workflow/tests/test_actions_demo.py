@@ -18,11 +18,13 @@ from onewindow.applications.actions import application_submit
 from onewindow.applications.models import Application, Status
 from onewindow.applications.tests.factories import VALID_FORM, published_service, uploaded_material
 from onewindow.organisations.tests.factories import DepartmentFactory
+from onewindow.outbox.models import OutboxEvent
+from onewindow.registry.models_entities import LegalEntity
 from onewindow.services.models import Channel
 from onewindow.workflow.actions import task_complete, timers_fire_due
 from onewindow.workflow.models import CaseEvent, CaseEventKind, HumanTask, TaskStatus, WorkflowTimer
 from onewindow.workflow.processes import demo_process_files
-from onewindow.workflow.tests.factories import case_process, published_definition
+from onewindow.workflow.tests.factories import QYKB_REGISTRATION_FIELDS, case_process, published_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +52,7 @@ def qykb_application(demo_handlers: dict[str, User], role_users: dict[str, Any])
     application, _ = application_submit(
         acting_user=resident,
         service_code="QYKB",
-        form=dict(VALID_FORM),
+        form={**VALID_FORM, **QYKB_REGISTRATION_FIELDS},
         material_ids=[str(uploaded_material(resident, code).pk) for code in ("LEASE", "CHARTER")],
         channel=Channel.WEB,
     )
@@ -88,6 +90,14 @@ def test_demo_qykb_end_to_end(qykb_application: Application, demo_handlers: dict
     assert sorted(results) == ["credit_code", "license_number"]
     assert results["credit_code"].startswith("9135")
     assert results["license_number"].startswith("AMR-")
+    # The new company is in the legal-entity register, and subscribers hear of it (issue #5)
+    entity = LegalEntity.objects.get(credit_code=results["credit_code"])
+    assert (entity.name, entity.status, entity.registration_authority) == (
+        VALID_FORM["company_name"],
+        "active",
+        "AMR",
+    )
+    assert OutboxEvent.objects.filter(topic="entity.registered", key=results["credit_code"]).count() == 1
 
 
 def test_demo_reminder_timer_keeps_the_review_open(

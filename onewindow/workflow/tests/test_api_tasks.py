@@ -37,7 +37,7 @@ from onewindow.workcalendar.calendar import (
 )
 from onewindow.workflow.models import CaseEvent, ClockStop, HumanTask, TaskView
 from onewindow.workflow.processes import demo_process_files
-from onewindow.workflow.tests.factories import published_definition
+from onewindow.workflow.tests.factories import QYKB_REGISTRATION_FIELDS, published_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,11 @@ def submit(qykb: str, role_users: dict[str, Any], bearer: Callable[[User], Clien
         response = _post(
             bearer(resident),
             "/api/v1/applications",
-            {"service_code": qykb, "form": VALID_FORM, "materials": materials},
+            {
+                "service_code": qykb,
+                "form": {**VALID_FORM, **QYKB_REGISTRATION_FIELDS},
+                "materials": materials,
+            },
         )
         assert response.status_code == 201, response.content
         tracking_no: str = response.json()["tracking_no"]
