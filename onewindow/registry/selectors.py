@@ -17,6 +17,7 @@ from django.http import Http404
 from onewindow.accounts.models import User
 from onewindow.accounts.permissions import require_permission
 from onewindow.accounts.roles import Permission
+from onewindow.applications.models import Application
 from onewindow.audit.actions import audit_append
 from onewindow.core.errors import RuleViolation
 from onewindow.core.validators import InvalidIdentifier, mask_id_number, validate_id_number
@@ -51,11 +52,22 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * (len(name) - 1)
 
 
+def _department_works_on(tracking_no: str) -> bool:
+    """True if ``tracking_no`` is a case the population register's department is working on now."""
+    pending = (
+        Application.objects.filter(tracking_no=tracking_no)
+        .values_list("pending_department_codes", flat=True)
+        .first()
+    )
+    return isinstance(pending, list) and REGISTRY_POPULATION_DEPARTMENT in pending
+
+
 def person_by_id_number(
     user: User | AnonymousUser, id_number: str, *, purpose: str = "", full: bool = False
 ) -> PersonView:
     """The person holding ``id_number`` (the active record, else the latest), for a public-security
-    handler; masked unless ``full`` with a ``purpose``.
+    handler; masked unless ``full`` with a ``purpose``: the tracking number of a case the department is
+    working on now (otherwise 403 ``purpose_not_a_case``, audited).
 
     Refused (audited ``permission.denied``) for everyone else. Http404 for an invalid ID number or one
     not in the register, so the answer says nothing about numbers the caller cannot see.
@@ -81,6 +93,21 @@ def person_by_id_number(
             f"用途不能超过 {PURPOSE_MAX_LENGTH} 个字符。",
             f"A purpose has at most {PURPOSE_MAX_LENGTH} characters.",
             field="purpose",
+        )
+    if full and not _department_works_on(purpose):
+        audit_append(
+            action="registry.person_view_refused",
+            acting_user=reader,
+            object_type="person",
+            object_id="person_by_id_number",
+            details={"purpose": purpose},
+        )
+        raise RuleViolation(
+            "purpose_not_a_case",
+            "完整信息只能为本部门正在办理的办件查看：用途须为该办件的编号。",
+            "A full view is only for a case your department is working on: give its tracking number.",
+            field="purpose",
+            status=403,
         )
     try:
         code = validate_id_number(id_number)

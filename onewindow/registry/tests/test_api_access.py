@@ -25,6 +25,7 @@ from onewindow.registry.tests.test_population_support import (
     GULOU,
     MOTHER_ID,
     TAIJIANG,
+    psb_case,
     register,
     registrar,
     state,
@@ -152,6 +153,7 @@ def test_a_refused_full_view_shows_nothing(
 ) -> None:
     """Asking for the full record with a purpose does not open it to anyone but the register's keepers."""
     client = _client(role, users, api_token_for)
+    psb_case("ZW2024000001")
 
     response = client.get(MOTHER_PATH + "?purpose=ZW2024000001&full=true")
 

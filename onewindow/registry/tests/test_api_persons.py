@@ -21,6 +21,7 @@ from onewindow.registry.tests.test_population_support import (
     GULOU,
     MOTHER_ID,
     TAIJIANG,
+    psb_case,
     register,
     registrar,
     state,
@@ -107,6 +108,11 @@ def test_a_full_view_needs_a_purpose(client: Client, mother: Person) -> None:
     assert (refused.json()["code"], refused.json()["field"]) == ("purpose_required", "purpose")
     assert MOTHER_ID not in refused.content.decode()
     assert not AuditRecord.objects.filter(action="registry.person_viewed").exists()
+
+    not_a_case = client.get(f"{PERSONS}/{MOTHER_ID}?full=true&purpose=ZW2024000001")
+    assert (not_a_case.status_code, not_a_case.json()["code"]) == (403, "purpose_not_a_case")
+    assert MOTHER_ID not in not_a_case.content.decode()
+    psb_case("ZW2024000001")
 
     response = client.get(f"{PERSONS}/{MOTHER_ID}?full=true&purpose=ZW2024000001")
 

@@ -32,6 +32,7 @@ from onewindow.registry.tests.test_population_support import (
     GULOU,
     MOTHER_ID,
     TAIJIANG,
+    psb_case,
     register,
     registrar,
     state,
@@ -77,6 +78,13 @@ def test_a_full_view_needs_a_purpose_and_the_purpose_is_audited(handler: User, m
         422,
     )
     assert not AuditRecord.objects.filter(action="registry.person_viewed").exists()
+
+    with pytest.raises(RuleViolation) as refused:
+        person_by_id_number(handler, MOTHER_ID, purpose="ZW2024000001", full=True)
+    assert (refused.value.code, refused.value.status) == ("purpose_not_a_case", 403)
+    assert AuditRecord.objects.filter(action="registry.person_view_refused").count() == 1
+    assert not AuditRecord.objects.filter(action="registry.person_viewed").exists()
+    psb_case("ZW2024000001")
 
     view = person_by_id_number(handler, MOTHER_ID, purpose="ZW2024000001", full=True)
 
@@ -169,6 +177,7 @@ def test_every_role_outside_public_security_is_refused_and_nothing_changes(
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_public_security_handlers_and_admins_may(mother: Person, role: Role, operation: str) -> None:
     actor = staff_user(role, department_code="PSB", username=f"psb_{role}")
+    psb_case("ZW1")
 
     result = _operations(actor)[operation]()
 

@@ -76,3 +76,30 @@ def state() -> dict[str, Any]:
         "versions": list(PersonVersion.objects.order_by("pk").values_list("pk", "person_id", "version")),
         "events": list(OutboxEvent.objects.order_by("created_at").values_list("topic", "key")),
     }
+
+
+def psb_case(tracking_no: str = "ZW2024000001") -> None:
+    """A case the public-security department is working on now: the purpose a full view needs."""
+    from django.utils import timezone
+
+    from onewindow.applications.models import Application, Status
+    from onewindow.applications.tests.factories import published_service
+    from onewindow.organisations.models import Department
+
+    clerk = registrar("psb_case_clerk")
+    department = Department.objects.get(code=REGISTRY_POPULATION_DEPARTMENT)
+    service = published_service(f"PSB-{tracking_no[-6:]}", department=department)
+    assert service.current_version is not None
+    Application.objects.create(
+        tracking_no=tracking_no,
+        service=service,
+        version=service.current_version,
+        status=Status.IN_PROGRESS,
+        channel="window",
+        applicant_name="林美华",
+        applicant_identifier=MOTHER_ID,
+        submitted_by=clerk,
+        submitted_at=timezone.now(),
+        department_codes=[REGISTRY_POPULATION_DEPARTMENT],
+        pending_department_codes=[REGISTRY_POPULATION_DEPARTMENT],
+    )
