@@ -295,6 +295,17 @@ def _head_clear_if(household: Household, person: Person) -> None:
         Household.objects.filter(pk=household.pk).update(head=None, updated_at=timezone.now())
 
 
+def _active_exists(verb_zh: str) -> RuleViolation:
+    """A second active record for one ID number (checked first, and by the database's constraint)."""
+    return RuleViolation(
+        "id_number_active_exists",
+        f"已有在册人员使用该身份证号码，不能再{verb_zh}一条在册记录。",
+        "An active person already has this ID number; a second active record is refused.",
+        field="id_number",
+        status=409,
+    )
+
+
 def _person_for_update(index: str) -> Person:
     """The person with this ID number, locked: the active record first, else the latest one; 404 if none."""
     active_first = Case(
@@ -503,13 +514,7 @@ def person_birth_register(
     with transaction.atomic():
         existing = list(Person.objects.filter(id_number_index=index).values_list("status", flat=True))
         if PersonStatus.ACTIVE in existing:
-            raise RuleViolation(
-                "id_number_active_exists",
-                "已有在册人员使用该身份证号码，不能再登记一条在册记录。",
-                "An active person already has this ID number; a second active record is refused.",
-                field="id_number",
-                status=409,
-            )
+            raise _active_exists("登记")
         if existing:
             raise RuleViolation(
                 "id_number_used",
@@ -536,13 +541,7 @@ def person_birth_register(
             with transaction.atomic():
                 person.save(force_insert=True)
         except IntegrityError:
-            raise RuleViolation(
-                "id_number_active_exists",
-                "已有在册人员使用该身份证号码，不能再登记一条在册记录。",
-                "An active person already has this ID number; a second active record is refused.",
-                field="id_number",
-                status=409,
-            ) from None
+            raise _active_exists("登记") from None
         if relation_to_head == Relation.HEAD:
             _head_set(household, person)
         _record(
@@ -623,13 +622,7 @@ def person_transfer(
             with transaction.atomic():
                 _person_save(person, ["household", "relation_to_head", "status"])
         except IntegrityError:  # a moved-out record coming back while another is active
-            raise RuleViolation(
-                "id_number_active_exists",
-                "已有在册人员使用该身份证号码，不能再迁入一条在册记录。",
-                "An active person already has this ID number; a second active record is refused.",
-                field="id_number",
-                status=409,
-            ) from None
+            raise _active_exists("迁入") from None
         if relation_to_head == Relation.HEAD:
             _head_set(target, person)
         _record(

@@ -130,7 +130,24 @@ class Person(models.Model):
         self.former_names_text = json.dumps(names, ensure_ascii=False) if names else ""
 
 
-class PersonVersion(models.Model):
+class RecordVersion(models.Model):
+    """What every registry version records besides its snapshot: the changed fields, who, for which case,
+    why, when. Versions are only ever inserted."""
+
+    version = models.PositiveIntegerField()
+    changed = models.JSONField(default=list)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case_tracking_no = models.CharField(_("case"), max_length=24, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class PersonVersion(RecordVersion):
     """One version of a person's record: what it became, from when, who changed it and for which case.
 
     Never updated or deleted by the platform. ``snapshot`` is the encrypted JSON of the whole record after
@@ -139,17 +156,9 @@ class PersonVersion(models.Model):
     """
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="versions")
-    version = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=VersionKind.choices)
     effective_on = models.DateField(_("effective on"))
     snapshot = EncryptedTextField()
-    changed = models.JSONField(default=list)
-    acting_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    case_tracking_no = models.CharField(_("case"), max_length=24, blank=True)
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["person", "version"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from onewindow.core.validators import credit_code_validator
+from onewindow.registry.models import RecordVersion
 
 
 class EntityType(models.TextChoices):
@@ -92,23 +92,15 @@ class LegalEntity(models.Model):
         return f"{self.credit_code} {self.name}"
 
 
-class LegalEntityVersion(models.Model):
+class LegalEntityVersion(RecordVersion):
     """One version of an entity's registration: a snapshot after the change, who made it, for which case.
 
     Never updated or deleted by the platform.
     """
 
     entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="versions")
-    version = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=EntityVersionKind.choices)
     snapshot = models.JSONField()
-    changed = models.JSONField(default=list)
-    acting_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    case_tracking_no = models.CharField(_("case"), max_length=24, blank=True)
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["entity", "version"]
