@@ -527,6 +527,7 @@ def person_birth_register(
         person = Person(
             id_number=code,
             id_number_index=index,
+            province_code=code[:2],
             name=name,
             gender=gender,
             ethnicity=ethnicity,

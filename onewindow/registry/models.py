@@ -46,6 +46,7 @@ class VersionKind(models.TextChoices):
     DECEASED = "deceased", _("Death deregistration")
     RENAMED = "renamed", _("Change of name")
     CORRECTED = "corrected", _("Correction of an error")
+    IMPORTED = "imported", _("Bulk import")
 
 
 class Household(models.Model):
@@ -82,6 +83,10 @@ class Person(models.Model):
     id_number = EncryptedTextField(_("ID number"))
     # HMAC-SM3 of the ID number: the only way to find a person by ID number.
     id_number_index = models.CharField(max_length=64, db_index=True)
+    # The province that issued the ID number (its first two digits, GB/T 2260): fixed for life like the
+    # number itself. On PostgreSQL the table is partitioned by it (docs/scaling.md), so a lookup by ID
+    # number reads one partition and "one active record per ID number" holds across partitions.
+    province_code = models.CharField(_("issuing province"), max_length=2, default="")
     name = EncryptedTextField(_("name"))
     # Encrypted text of a JSON list of earlier names, oldest first.
     former_names_text = EncryptedTextField(_("former names"), blank=True)
@@ -175,6 +180,53 @@ class PersonVersion(RecordVersion):
     def snapshot_data(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.snapshot)
         return data
+
+
+class ImportKind(models.TextChoices):
+    PERSONS = "persons", _("Persons")
+    ENTITIES = "entities", _("Legal entities")
+
+
+class ImportStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One bulk import of a CSV file (``onewindow registry import``), found again by the file's SHA-256.
+
+    Progress is committed with each batch (``lines_done``, ``bytes_done``), so an import that crashed
+    resumes after its last committed batch, and a file already imported in full adds nothing.
+    """
+
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    file_name = models.CharField(max_length=500)
+    file_sha256 = models.CharField(max_length=64)
+    file_size = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.RUNNING)
+    # The last data line (1-based, the header is line 1) and byte offset whose batch is committed.
+    lines_done = models.BigIntegerField(default=1)
+    bytes_done = models.BigIntegerField(default=0)
+    imported = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "file_sha256"], name="registry_import_job_file_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.kind} {self.file_name}"
 
 
 from onewindow.registry.models_entities import LegalEntity, LegalEntityVersion  # noqa: E402, F401

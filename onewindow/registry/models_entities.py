@@ -38,6 +38,7 @@ class EntityVersionKind(models.TextChoices):
     CHANGED = "changed", _("Change of registration")
     CANCELLED = "cancelled", _("Cancellation")
     REVOKED = "revoked", _("Revocation of the licence")
+    IMPORTED = "imported", _("Bulk import")
 
 
 class LegalEntity(models.Model):
