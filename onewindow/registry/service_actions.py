@@ -3,16 +3,23 @@
 ``enterprise_register``: after ``QYKB``'s ``licence`` task, the approved enterprise enters the legal-entity
 register with the credit code the process assigned (``enterprise_credit_code_assign``), so that every later
 form and check finds it there (issue #5 item 3).
+
+``enterprise_name_check``: right after market regulation approves, before a credit code is assigned: a
+name an active entity took while the case was under review (names are unique among active entities)
+sends the case to its "name taken" end with ``decision = "rejected"`` and the reason, instead of failing
+later. A name taken in the short time between that check and ``enterprise_register`` still fails the
+service task (``entity_name_taken``), and the last handler's completion is refused with that reason.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 from onewindow.core.errors import RuleViolation
 from onewindow.registry.entities import REGISTRY_ENTITY_DEPARTMENT, entity_register
-from onewindow.registry.models_entities import EntityType, LegalEntity
+from onewindow.registry.models_entities import EntityStatus, EntityType, LegalEntity
 from onewindow.workflow.registry import LICENCE_TIMEZONE, ServiceActionContext, register_service_action
 
 # The case form's company types (services.demo.COMPANY_TYPES) and the register's; others are "other".
@@ -23,6 +30,27 @@ COMPANY_TYPES: dict[str, EntityType] = {
     "partnership": EntityType.PARTNERSHIP,
     "individual": EntityType.INDIVIDUAL,
 }
+
+
+def enterprise_name_check(context: ServiceActionContext) -> dict[str, Any]:
+    """``name_available``: no active entity holds the case's company name; when one does, the case is to
+    be rejected (``decision``, ``decision_reason`` naming the holder's credit code, which is public)."""
+    name = unicodedata.normalize("NFKC", str(context.data.get("company_name", ""))).strip()
+    holder = (
+        LegalEntity.objects.filter(name=name, status=EntityStatus.ACTIVE)
+        .values_list("credit_code", flat=True)
+        .first()
+    )
+    if holder is None:
+        return {"name_available": True}
+    return {
+        "name_available": False,
+        "decision": "rejected",
+        "decision_reason": (
+            f"企业名称“{name}”已被存续的市场主体（统一社会信用代码 {holder}）登记，不能重复使用。"
+            f" / The name '{name}' is already registered by an active entity ({holder})."
+        ),
+    }
 
 
 def enterprise_register(context: ServiceActionContext) -> dict[str, Any]:
@@ -67,6 +95,12 @@ def enterprise_register(context: ServiceActionContext) -> dict[str, Any]:
     return {"entity_id": entity.pk}
 
 
+register_service_action(
+    "enterprise_name_check",
+    enterprise_name_check,
+    description="核查企业名称是否已被登记",
+    description_en="Check that no active entity holds the company name",
+)
 register_service_action(
     "enterprise_register",
     enterprise_register,

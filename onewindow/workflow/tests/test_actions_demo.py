@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from onewindow.accounts.models import User
 from onewindow.accounts.roles import Role
@@ -17,6 +18,7 @@ from onewindow.accounts.tests.factories import staff_user
 from onewindow.applications.actions import application_submit
 from onewindow.applications.models import Application, Status
 from onewindow.applications.tests.factories import VALID_FORM, published_service, uploaded_material
+from onewindow.core.errors import RuleViolation
 from onewindow.organisations.tests.factories import DepartmentFactory
 from onewindow.outbox.models import OutboxEvent
 from onewindow.registry.models_entities import LegalEntity
@@ -115,3 +117,65 @@ def test_demo_reminder_timer_keeps_the_review_open(
     application.refresh_from_db()
     assert application.decision is not None
     assert (application.status, application.decision["reason"]) == (Status.REJECTED, "名称不符合规定")
+
+
+def _entity_named(name: str, credit_code: str) -> LegalEntity:
+    from onewindow.registry.entities import entity_register
+
+    return entity_register(
+        acting_user=None,
+        credit_code=credit_code,
+        name=name,
+        type="llc",
+        division_code="350102",
+        established_on=timezone.localdate(),
+        registration_authority="AMR",
+    )
+
+
+def test_demo_qykb_a_name_taken_during_review_rejects_the_case(
+    qykb_application: Application, demo_handlers: dict[str, User]
+) -> None:
+    """Names are unique among active entities: one registered while the case was reviewed ends it as
+    rejected with the holder named, before any credit code is assigned."""
+    application = qykb_application
+    case_process(application)
+    (review,) = _open(application)
+    holder = _entity_named(VALID_FORM["company_name"], "91350100M000100Y43")
+    task_complete(acting_user=demo_handlers["AMR"], task=review, outcome="approve", opinion="同意")
+    application.refresh_from_db()
+    assert application.status == Status.REJECTED
+    assert application.decision is not None
+    assert holder.credit_code in application.decision["reason"]
+    assert "credit_code" not in application.decision["results"]
+    assert _open(application) == []
+    assert list(LegalEntity.objects.values_list("credit_code", flat=True)) == [holder.credit_code]
+
+
+def test_demo_qykb_a_name_taken_after_the_check_fails_the_registration_and_changes_nothing(
+    qykb_application: Application, demo_handlers: dict[str, User]
+) -> None:
+    application = qykb_application
+    case_process(application)
+    (review,) = _open(application)
+    task_complete(acting_user=demo_handlers["AMR"], task=review, outcome="approve", opinion="同意")
+    *first_two, last = _open(application)
+    for task in first_two:
+        task_complete(
+            acting_user=demo_handlers[task.department_code], task=task, outcome="approve", opinion="ok"
+        )
+    _entity_named(VALID_FORM["company_name"], "91350100M000100Y43")
+    with pytest.raises(RuleViolation) as refused:
+        task_complete(
+            acting_user=demo_handlers[last.department_code], task=last, outcome="approve", opinion="ok"
+        )
+    assert refused.value.code == "entity_name_taken"
+    last.refresh_from_db()
+    application.refresh_from_db()
+    assert (last.status, application.status) == (TaskStatus.OPEN, Status.IN_PROGRESS)
+    assert LegalEntity.objects.count() == 1
+    assert (
+        not OutboxEvent.objects.filter(topic="entity.registered", key__startswith="9135")
+        .exclude(key="91350100M000100Y43")
+        .exists()
+    )
