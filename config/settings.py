@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "onewindow.applications",
     "onewindow.workflow",
     "onewindow.licences",
+    "onewindow.seals",
     "onewindow.outbox",
     "onewindow.registry",
     "onewindow.notifications",
@@ -282,7 +283,11 @@ ACCEPTANCE_DEEMED_DAYS = env_int("ONEWINDOW_ACCEPTANCE_DEEMED_DAYS", default=5)
 REVIEW_FOLLOW_UP_DAYS = env_int("ONEWINDOW_REVIEW_FOLLOW_UP_DAYS", default=10)
 # Pre-fill sources, tried in order (dotted paths of classes with the onewindow.forms.prefill interface).
 PREFILL_SOURCES = env_list(
-    "ONEWINDOW_PREFILL_SOURCES", default=["onewindow.forms.prefill.IdentityPrefillSource"]
+    "ONEWINDOW_PREFILL_SOURCES",
+    default=[
+        "onewindow.forms.prefill.IdentityPrefillSource",
+        "onewindow.registry.prefill.RegistryPrefillSource",
+    ],
 )
 # SMS: a dotted path to a sender class (onewindow.notifications.sms); the default only logs.
 SMS_SENDER = env_str("ONEWINDOW_SMS_SENDER", "onewindow.notifications.sms.LogSmsSender")
@@ -424,3 +429,92 @@ def _registry_keys() -> tuple[dict[str, bytes], bytes, bool]:
 
 
 REGISTRY_KEYS, REGISTRY_INDEX_KEY, REGISTRY_KEYS_DEVELOPMENT_DEFAULT = _registry_keys()
+
+
+def _registry_field_access() -> dict[str, Any] | None:
+    """Field-level access to the population register (docs/registry.md, "Field-level access"): JSON
+    ``{"<department code>|*": {"<role>": ["<field>", ...] | ["*"]}}`` replacing the default policy of
+    ``onewindow/registry/access.py``; None (unset) keeps the default. Roles and fields are checked on use."""
+    import json
+
+    raw = env_str("ONEWINDOW_REGISTRY_FIELD_ACCESS")
+    if not raw.strip():
+        return None
+    try:
+        policy = json.loads(raw)
+    except json.JSONDecodeError as error:
+        message = f"ONEWINDOW_REGISTRY_FIELD_ACCESS must be JSON: {error}"
+        raise ValueError(message) from None
+    if not isinstance(policy, dict):
+        message = (
+            'ONEWINDOW_REGISTRY_FIELD_ACCESS must be a JSON object {"<department>|*": {"<role>": [...]}}'
+        )
+        raise ValueError(message)
+    return policy
+
+
+REGISTRY_FIELD_ACCESS = _registry_field_access()
+
+
+# --- Electronic seals: platform CA, departments' keys (docs/signatures.md) ------------------------------
+def _seal_master_keys() -> tuple[dict[str, bytes], bool]:
+    """The master keys that encrypt the seals' private keys (id -> 32 bytes, current first), and whether
+    they are the development default derived from ``SECRET_KEY`` (refused in production when used).
+
+    ``ONEWINDOW_SEAL_MASTER_KEY`` holds one base64 key (id ``ONEWINDOW_SEAL_MASTER_KEY_ID``); its ``_FILE``
+    form may instead hold a key ring ``{"current": "m2", "keys": {"m1": "<b64>", "m2": "<b64>"}}`` so keys
+    sealed under an older master key stay usable until ``seals_rotate_master_key`` has re-encrypted them.
+    """
+    import base64
+    import binascii
+    import hashlib
+    import hmac
+    import json
+    import re
+
+    def key_bytes(name: str, value: object) -> bytes:
+        try:
+            raw = base64.b64decode(str(value).strip().replace("-", "+").replace("_", "/"), validate=True)
+        except binascii.Error:
+            message = f"{name} must be base64"
+            raise ValueError(message) from None
+        if len(raw) != 32:
+            message = f"{name} must decode to exactly 32 bytes, got {len(raw)}"
+            raise ValueError(message)
+        return raw
+
+    def key_id(value: object) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
+            message = f"seal master key ids are 1-32 letters, digits, '-' or '_', got {value!r}"
+            raise ValueError(message)
+        return value
+
+    configured = env_str("ONEWINDOW_SEAL_MASTER_KEY")  # or the content of ONEWINDOW_SEAL_MASTER_KEY_FILE
+    if not configured:
+        derived = hmac.new(SECRET_KEY.encode(), b"onewindow.seals.master-key", hashlib.sha256).digest()
+        return {"dev": derived}, True
+    if configured.lstrip().startswith("{"):
+        ring = json.loads(configured)
+        if not isinstance(ring, dict) or not isinstance(ring.get("keys"), dict):
+            message = 'the seal master key file must be {"current": "<id>", "keys": {"<id>": "<base64>"}}'
+            raise ValueError(message)
+        current = key_id(ring.get("current"))
+        keys = {
+            key_id(name): key_bytes(f"seal master key {name!r}", value)
+            for name, value in ring["keys"].items()
+        }
+        if current not in keys:
+            message = f"the seal master key ring names current key {current!r} but holds no such key"
+            raise ValueError(message)
+        return {current: keys[current]} | keys, False
+    current = key_id(env_str("ONEWINDOW_SEAL_MASTER_KEY_ID", "m1"))
+    return {current: key_bytes("ONEWINDOW_SEAL_MASTER_KEY", configured)}, False
+
+
+SEAL_MASTER_KEYS, SEAL_MASTER_KEY_DEVELOPMENT_DEFAULT = _seal_master_keys()
+# The platform root certificate's common name, fixed when the root is created (seals_init_ca).
+SEAL_CA_NAME = env_str("ONEWINDOW_SEAL_CA_NAME", "OneWindow Root CA")
+# Validity of each department seal's certificate; a rotation issues a new one.
+SEAL_CERTIFICATE_DAYS = env_int("ONEWINDOW_SEAL_CERTIFICATE_DAYS", default=3 * 365)
+# Public address of the CRL (e.g. https://gov.example.cn/seals/root-ca.crl), written into seal certificates.
+SEAL_CRL_URL = env_str("ONEWINDOW_SEAL_CRL_URL")

@@ -173,6 +173,19 @@ def cmd_calendar_import(args: argparse.Namespace, extra: list[str]) -> int:
     return _call("calendar_import", *arguments, *extra)
 
 
+def cmd_registry_import(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    arguments = [args.kind, args.file]
+    arguments += ["--batch-size", str(args.batch_size)] if args.batch_size is not None else []
+    arguments += ["--workers", str(args.workers)] if args.workers is not None else []
+    arguments += [
+        *(["--rejects", args.rejects] if args.rejects else []),
+        *(["--user", args.user] if args.user else []),
+    ]
+    arguments += ["--no-progress"] if args.no_progress else []
+    return _call("registry_import", *arguments, *extra)
+
+
 def cmd_manage(args: argparse.Namespace, extra: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     from django.core.management import execute_from_command_line
@@ -427,6 +440,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--note", default="", help="Recorded with the year, e.g. the notice's number."
     )
     calendar_import.set_defaults(handler=cmd_calendar_import, passthrough=True)
+
+    registry = add("registry", _missing_subcommand, "Base registry commands (population, legal entities).")
+    registry_commands = registry.add_subparsers(dest="registry_command", required=True, metavar="COMMAND")
+    registry_import = registry_commands.add_parser(
+        "import",
+        help="Bulk import persons or legal entities from CSV (resumable; rejects in FILE.rejects.csv).",
+        description="Bulk import into the population or legal-entity register (manage.py registry_import); "
+        "exit 0 all imported, 3 some rows refused, 1 refused or failed (run again to resume). Other options "
+        "are passed to it.",
+    )
+    registry_import.add_argument("kind", choices=["persons", "entities"], help="Which register.")
+    registry_import.add_argument("file", metavar="FILE", help="UTF-8 CSV file with the header row.")
+    registry_import.add_argument(
+        "--batch-size", type=_positive_int, default=None, help="Rows per transaction."
+    )
+    registry_import.add_argument(
+        "--workers", type=int, default=None, help="Checking processes (default: one per core; 0: none)."
+    )
+    registry_import.add_argument("--rejects", default="", help="Rejects file (default FILE.rejects.csv).")
+    registry_import.add_argument("--user", default="", help="Username of the staff member importing.")
+    registry_import.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
+    registry_import.set_defaults(handler=cmd_registry_import, passthrough=True)
 
     manage = add(
         "manage", cmd_manage, "Run any Django management command: onewindow manage COMMAND [ARGS...]."

@@ -8,9 +8,13 @@ clerk for a walk-in, village agent with the applicant's recorded consent).
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onewindow.registry.protection import EncryptedTextField
 from onewindow.services.models import Channel
 
 
@@ -266,3 +270,48 @@ class ReviewFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"follow-up of review {self.review_id} ({self.status})"
+
+
+class VerifiedExtract(models.Model):
+    """Verified data of a 免提交 material, fetched from a base registry and kept with the case (once-only:
+    the applicant need not submit what the government holds; docs/registry.md, "Once-only").
+
+    One per application and material, written with the submission (or the acceptance at the window) in the
+    same transaction as its audit record ``registry.extract_fetched``. ``data_text`` is the encrypted JSON of
+    the fields the material shows (personal data, encrypted at rest like the registry's own columns and
+    re-encrypted by ``registry_rotate_keys``). Never changed afterwards: it is what the case was decided on.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="verified_extracts")
+    material_code = models.CharField(_("material"), max_length=64)
+    resource = models.CharField(_("information resource"), max_length=64)  # e.g. "population.id_card"
+    source = models.CharField(_("source"), max_length=20, default="registry")
+    # The version of the registry record the data was read from.
+    record_version = models.PositiveIntegerField(null=True, blank=True)
+    data_text = EncryptedTextField(_("data"))
+    fetched_at = models.DateTimeField(_("fetched at"))
+    fetched_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["application", "id"]
+        verbose_name = _("verified extract")
+        verbose_name_plural = _("verified extracts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "material_code"], name="verified_extract_material_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.material_code} ({self.resource})"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.data_text) if self.data_text else {}
+        return data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self.data_text = json.dumps(value, ensure_ascii=False)

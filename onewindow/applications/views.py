@@ -66,6 +66,7 @@ from onewindow.applications.models import (
     Draft,
     Status,
 )
+from onewindow.applications.selectors_extracts import verified_extracts_for_applicant
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
 from onewindow.core.validators import mask_id_number
 from onewindow.forms.coerce import form_data_from_post
@@ -257,7 +258,7 @@ def application_new(request: HttpRequest, code: str) -> HttpResponse:
     service, version = published_service(code)
     identity = Identity.of_user(user)
     held = materials_held(version.materials, identity)
-    prefilled = prefill_form(version.form_schema, identity)
+    prefilled = prefill_form(version.form_schema, identity, purpose=f"prefill:{service.code}")
     # A user's own draft of this service (the filter on the user is the access check).
     draft = Draft.objects.filter(user=user, service=service).first()
     errors: list[FieldError] = []
@@ -410,6 +411,8 @@ def _detail_context(
         ),
         "review_levels": [(score, pick(zh, en)) for score, zh, en in REVIEW_LEVELS],
         "decision_reason": (application.decision or {}).get("reason", ""),
+        # Once-only: the applicant's own verified registry data kept with the case.
+        "verified_extracts": verified_extracts_for_applicant(user, application),
     }
     errors = [*(supplement_errors or []), *(review_errors or [])]
     context["errors"] = shown_errors(errors)

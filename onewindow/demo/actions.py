@@ -31,6 +31,7 @@ from onewindow.accounts.actions import user_create
 from onewindow.accounts.models import Membership, User
 from onewindow.accounts.roles import Kind, Role
 from onewindow.audit.actions import audit_append
+from onewindow.catalog.sync import catalog_sync
 from onewindow.demo import data
 from onewindow.demo.accounts_file import (
     AccountEntry,
@@ -50,6 +51,7 @@ from onewindow.organisations.actions import (
     service_point_update,
 )
 from onewindow.organisations.models import Department, Division, ServicePoint
+from onewindow.seals.demo import seals_demo_load
 from onewindow.services.demo import demo_services_load
 from onewindow.workflow.demo import demo_processes_load
 
@@ -314,6 +316,8 @@ def demo_load(*, accounts_path: Path, acting_user: User | None = None) -> DemoLo
             )
         counts.updated += demo_services_load(acting_user=acting_user)
         counts.updated += demo_processes_load(acting_user=acting_user)
+        counts.created += seals_demo_load()
+        counts.created += len(catalog_sync().created)  # the registries and the published items
         if counts.created or counts.updated:
             audit_append(
                 action="demo.loaded",

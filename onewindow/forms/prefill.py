@@ -3,8 +3,10 @@
 A form property opts in with ``"x-prefill": "<key>"``; the sources named in ``settings.PREFILL_SOURCES``
 are asked in order and the first that answers a key wins. The same sources say which information
 resources (``MaterialSpec.shared_resource``) the government holds for the applicant, so those materials
-are 免提交 (need not be submitted). The default source knows only the verified identity; the base-registry
-sources (population, legal entities) plug in here later. Interface: ``docs/forms.md``.
+are 免提交 (need not be submitted), and a source that can also hands over the verified data of such a
+material (:func:`extracts_fetch`), which the application keeps with the case. The default sources are the
+verified identity and the base registries (``onewindow.registry.prefill.RegistryPrefillSource``).
+Interface: ``docs/forms.md``.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ class PrefillSource(Protocol):
     """Something that knows facts about applicants: the identity itself, or a base registry.
 
     A source may also have a ``keys`` attribute (an iterable of pre-fill keys beyond :data:`PREFILL_KEYS`)
-    so that ``check_schema`` accepts forms using them.
+    so that ``check_schema`` accepts forms using them; a true ``purpose_aware`` attribute, so that
+    :func:`prefill_form` passes ``values`` a keyword-only ``purpose`` (what the lookup is for, to audit);
+    and an ``extract`` method (:class:`ExtractSource`) handing over the verified data of a resource it holds.
     """
 
     def values(self, identity: Identity, keys: set[str]) -> dict[str, Any]:
@@ -95,6 +99,27 @@ class PrefillSource(Protocol):
 
     def held_resources(self, identity: Identity, resources: set[str]) -> set[str]:
         """Those of ``resources`` (information resource codes) the government holds for ``identity``."""
+        ...
+
+
+@dataclass(frozen=True)
+class VerifiedData:
+    """The verified data of one information resource, as its source holds it for the applicant."""
+
+    resource: str  # the information resource code, e.g. "population.id_card"
+    data: dict[str, Any]  # field -> JSON value (strings, numbers, lists)
+    source: str  # the source's name, e.g. "registry"
+    record_version: int | None = None  # the version of the source's record the data was read from
+
+
+class ExtractSource(Protocol):
+    """The optional part of a source that hands over verified data (免提交 materials kept with the case)."""
+
+    def extract(
+        self, identity: Identity, resource: str, *, purpose: str, acting_user: User | None
+    ) -> VerifiedData | None:
+        """The data of ``resource`` for ``identity``, or None if not held. The source audits the fetch
+        (who: ``acting_user``; what: ``resource``; for which case: ``purpose``)."""
         ...
 
 
@@ -140,8 +165,12 @@ def prefill_keys() -> frozenset[str]:
     return frozenset(keys)
 
 
-def prefill_form(schema: dict[str, Any], identity: Identity) -> dict[str, Any]:
-    """{property: value} for every property whose ``x-prefill`` key a source answers (first source wins)."""
+def prefill_form(schema: dict[str, Any], identity: Identity, *, purpose: str = "prefill") -> dict[str, Any]:
+    """{property: value} for every property whose ``x-prefill`` key a source answers (first source wins).
+
+    ``purpose`` says what the lookup is for (``"prefill:<service code>"`` on the application page); sources
+    that audit their lookups (``purpose_aware``) record it.
+    """
     wanted: dict[str, list[str]] = {}
     properties = schema.get("properties")
     for name, definition in (properties if isinstance(properties, dict) else {}).items():
@@ -153,12 +182,13 @@ def prefill_form(schema: dict[str, Any], identity: Identity) -> dict[str, Any]:
         missing = set(wanted) - set(answers)
         if not missing:
             break
+        found = (
+            source.values(identity, missing, purpose=purpose)  # type: ignore[call-arg]
+            if getattr(source, "purpose_aware", False)
+            else source.values(identity, missing)
+        )
         answers.update(
-            {
-                key: value
-                for key, value in source.values(identity, missing).items()
-                if key in missing and value not in (None, "")
-            }
+            {key: value for key, value in found.items() if key in missing and value not in (None, "")}
         )
     return {name: answers[key] for key, names in wanted.items() if key in answers for name in names}
 
@@ -183,3 +213,34 @@ def materials_held(materials: list[dict[str, Any]], identity: Identity) -> set[s
         for material in materials
         if material.get("shared_resource") in held and isinstance(material.get("code"), str)
     }
+
+
+def extracts_fetch(
+    materials: list[dict[str, Any]],
+    identity: Identity,
+    codes: set[str],
+    *,
+    purpose: str,
+    acting_user: User | None,
+) -> dict[str, VerifiedData]:
+    """{material code: verified data} for those of ``codes`` whose ``shared_resource`` a source hands over
+    (first source with an ``extract`` method that answers wins; one fetch per resource, shared by the
+    materials naming it). ``purpose`` is the case's tracking number: the sources audit every fetch with it.
+    """
+    wanted: dict[str, list[str]] = {}
+    for material in materials:
+        code = material.get("code")
+        resource = material.get("shared_resource")
+        if isinstance(code, str) and code in codes and isinstance(resource, str) and resource:
+            wanted.setdefault(resource, []).append(code)
+    fetched: dict[str, VerifiedData] = {}
+    for resource, material_codes in wanted.items():
+        for source in prefill_sources():
+            extract = getattr(source, "extract", None)
+            if extract is None:
+                continue
+            data: VerifiedData | None = extract(identity, resource, purpose=purpose, acting_user=acting_user)
+            if data is not None:
+                fetched.update(dict.fromkeys(material_codes, data))
+                break
+    return fetched

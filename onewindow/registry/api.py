@@ -79,9 +79,11 @@ def person_birth_register(request: HttpRequest, payload: BirthIn) -> Status[Pers
     description=(
         "The active record holding the ID number, else the latest. Masked (ID number first 6 and last 4, "
         "name's first character; no birth date, address or former names) unless `full=true`, which needs a "
-        "`purpose` (the tracking number of the case being handled; 422 `purpose_required`). Every lookup is "
-        "audited (`registry.person_viewed`) with its purpose. 404 for an ID number that is invalid or not "
-        "in the register."
+        "`purpose` (the tracking number of the case being handled; 422 `purpose_required`). Public-security "
+        "handlers see every field; another department's handlers only the fields the field-level access "
+        "policy gives them (the others empty), and only with the tracking number of a case their department "
+        "is working on as `purpose` (otherwise 403). Every lookup is audited (`registry.person_viewed`) with "
+        "its purpose. 404 for an ID number that is invalid or not in the register."
     ),
 )
 def person_detail(

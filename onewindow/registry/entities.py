@@ -178,7 +178,9 @@ def _legal_rep(value: str, errors: list[FieldError]) -> tuple[Person | None, str
         errors.append(FieldError("legal_rep_id_number", str(error.code), error.message_zh, error.message_en))
         return None, ""
     index = blind_index(code, kind="id_number")
-    person = Person.objects.filter(id_number_index=index, status=PersonStatus.ACTIVE).first()
+    person = Person.objects.filter(
+        id_number_index=index, province_code=code[:2], status=PersonStatus.ACTIVE
+    ).first()
     return person, index
 
 

@@ -49,6 +49,7 @@ class LegalEntity(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     type = models.CharField(_("type"), max_length=12, choices=EntityType.choices)
+    # No database-level foreign key to the partitioned person table (see models.Household.head).
     legal_rep = models.ForeignKey(
         "registry.Person",
         on_delete=models.PROTECT,
@@ -56,6 +57,7 @@ class LegalEntity(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("legal representative"),
+        db_constraint=False,
     )
     # HMAC-SM3 of the representative's ID number: found by ID number even when they are not in the register.
     legal_rep_index = models.CharField(max_length=64, blank=True, db_index=True)

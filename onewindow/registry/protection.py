@@ -267,20 +267,23 @@ def _field_rotate(
 def keys_rotate(
     *, batch_size: int = 1000, models_to_rotate: Iterable[type[models.Model]] | None = None
 ) -> int:
-    """Re-encrypt under the current key every :class:`EncryptedTextField` value of the registry's models
-    that is under an older key; returns how many values changed.
+    """Re-encrypt under the current key every :class:`EncryptedTextField` value that is under an older key
+    (the registry's models, and any other model using the field, such as a case's verified extracts);
+    returns how many values changed.
 
     Each batch of ``batch_size`` rows is one transaction, so the rotation can be interrupted and run again
     (it picks up what is left). Run it after putting a new current key in the key file, then remove the old
-    key once it reports 0 (docs/registry.md, "Key rotation"). ``models_to_rotate`` defaults to every model
-    of the ``registry`` app. Audited as ``registry.keys_rotated``.
+    key once it reports 0 (docs/registry.md, "Key rotation"). ``models_to_rotate`` defaults to every
+    installed model with an encrypted field. Audited as ``registry.keys_rotated``.
     """
     if batch_size < 1:
         message = "batch_size must be at least 1"
         raise ValueError(message)
     current = current_key_id()
     targets = (
-        list(apps.get_app_config("registry").get_models()) if models_to_rotate is None else models_to_rotate
+        [model for model in apps.get_models() if _encrypted_fields(model)]
+        if models_to_rotate is None
+        else models_to_rotate
     )
     changed = 0
     for model in targets:

@@ -4,6 +4,10 @@ A lookup answers masked data (ID number: first 6 and last 4 characters; name: th
 birth date, which would unmask the ID number; no address, no former names) unless a full view is asked
 for with a purpose, normally the tracking number of the case being handled. Both are audited as
 ``registry.person_viewed`` with the purpose and whether the view was full, never with the ID number.
+
+Which fields a caller sees at all is the field-level access policy's (``registry.access``): the register's
+keepers (public security) every field, other departments' handlers the basic fields and only for a case
+their department is working on; the fields outside the caller's policy are answered empty.
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 
 from onewindow.accounts.models import User
-from onewindow.accounts.permissions import require_permission
+from onewindow.accounts.permissions import permission_denied
 from onewindow.accounts.roles import Permission
-from onewindow.applications.models import Application
 from onewindow.audit.actions import audit_append
 from onewindow.core.errors import RuleViolation
 from onewindow.core.validators import InvalidIdentifier, mask_id_number, validate_id_number
-from onewindow.registry.actions import REGISTRY_POPULATION_DEPARTMENT
+from onewindow.registry.access import departments_working_on, field_grants
 from onewindow.registry.models import Person, PersonStatus
 from onewindow.registry.protection import blind_index
 
@@ -52,33 +55,33 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * (len(name) - 1)
 
 
-def _department_works_on(tracking_no: str) -> bool:
-    """True if ``tracking_no`` is a case the population register's department is working on now."""
-    pending = (
-        Application.objects.filter(tracking_no=tracking_no)
-        .values_list("pending_department_codes", flat=True)
-        .first()
+def _refused(user: User | AnonymousUser) -> Exception:
+    """The refusal of a lookup (403 ``permission_denied``), audited as ``permission.denied``."""
+    return permission_denied(
+        user, Permission.HANDLE_TASKS, object_type="person", object_id="person_by_id_number"
     )
-    return isinstance(pending, list) and REGISTRY_POPULATION_DEPARTMENT in pending
 
 
 def person_by_id_number(
     user: User | AnonymousUser, id_number: str, *, purpose: str = "", full: bool = False
 ) -> PersonView:
-    """The person holding ``id_number`` (the active record, else the latest), for a public-security
-    handler; masked unless ``full`` with a ``purpose``: the tracking number of a case the department is
-    working on now (otherwise 403 ``purpose_not_a_case``, audited).
+    """The person holding ``id_number`` (the active record, else the latest), with the fields the caller's
+    department and role may see (``registry.access``); masked unless ``full`` with a ``purpose``.
 
-    Refused (audited ``permission.denied``) for everyone else. Http404 for an invalid ID number or one
-    not in the register, so the answer says nothing about numbers the caller cannot see.
+    - Public-security handlers and administrators (the register's keepers): any lookup; a full view only
+      with the tracking number of a case their department is working on now (otherwise 403
+      ``purpose_not_a_case``, audited as ``registry.person_view_refused``).
+    - Handlers of another department the policy names: only with the tracking number of a case their own
+      department is working on now as ``purpose`` (masked, or full with ``full``), and only their fields.
+
+    Refused (403, audited ``permission.denied``) for everyone else, and for another department's handler
+    without such a case. Http404 for an invalid ID number or one not in the register, so the answer says
+    nothing about numbers the caller cannot see.
     """
-    reader = require_permission(
-        user,
-        Permission.HANDLE_TASKS,
-        department_code=REGISTRY_POPULATION_DEPARTMENT,
-        object_type="person",
-        object_id="person_by_id_number",
-    )
+    grants = field_grants(user)
+    if not grants or not isinstance(user, User):
+        raise _refused(user)
+    reader = user
     purpose = purpose.strip()
     if full and not purpose:
         raise RuleViolation(
@@ -94,7 +97,12 @@ def person_by_id_number(
             f"A purpose has at most {PURPOSE_MAX_LENGTH} characters.",
             field="purpose",
         )
-    if full and not _department_works_on(purpose):
+    working = set(departments_working_on(purpose))
+    # A grant serves a case its department is working on; the keepers' also a masked lookup without one.
+    serving = [grant for grant in grants if grant.department_code in working or (grant.keeper and not full)]
+    if not serving:
+        if not (full and any(grant.keeper for grant in grants)):
+            raise _refused(reader)
         audit_append(
             action="registry.person_view_refused",
             acting_user=reader,
@@ -109,6 +117,7 @@ def person_by_id_number(
             field="purpose",
             status=403,
         )
+    fields = frozenset().union(*(grant.fields for grant in serving))
     try:
         code = validate_id_number(id_number)
     except InvalidIdentifier:
@@ -118,7 +127,7 @@ def person_by_id_number(
     )
     person = (
         Person.objects.select_related("household__division")
-        .filter(id_number_index=blind_index(code, kind="id_number"))
+        .filter(id_number_index=blind_index(code, kind="id_number"), province_code=code[:2])
         .order_by(active_first, "-id")
         .first()
     )
@@ -130,24 +139,39 @@ def person_by_id_number(
         object_type="person",
         object_id=person.pk,
         details={"purpose": purpose, "full": full},
+        # The department whose access served the lookup (the keepers' when theirs did).
+        department_code=next(
+            (grant.department_code for grant in serving if grant.keeper), serving[0].department_code
+        ),
     )
+    return _person_view(person, fields=fields, full=full)
+
+
+def _person_view(person: Person, *, fields: frozenset[str], full: bool) -> PersonView:
+    """The record with only ``fields`` (the others empty), masked unless ``full``."""
     household = person.household
+
+    def shown(field: str) -> bool:
+        return field in fields
+
     return PersonView(
         person_id=person.pk,
         masked=not full,
-        id_number=person.id_number if full else mask_id_number(person.id_number),
-        name=person.name if full else mask_name(person.name),
-        former_names=person.former_names if full else [],
-        gender=person.gender,
-        ethnicity=person.ethnicity,
+        id_number=(person.id_number if full else mask_id_number(person.id_number))
+        if shown("id_number")
+        else "",
+        name=(person.name if full else mask_name(person.name)) if shown("name") else "",
+        former_names=person.former_names if full and shown("former_names") else [],
+        gender=person.gender if shown("gender") else "",
+        ethnicity=person.ethnicity if shown("ethnicity") else "",
         # Hidden when masked: digits 7–14 of the ID number are the birth date.
-        birth_date=person.birth_date.isoformat() if full else None,
-        birthplace_code=person.birthplace_code,
-        household_no=household.household_no,
-        division_code=household.division.code,
-        address=household.address if full else "",
-        relation_to_head=person.relation_to_head,
-        status=person.status,
-        died_on=person.died_on.isoformat() if person.died_on else None,
+        birth_date=person.birth_date.isoformat() if full and shown("birth_date") else None,
+        birthplace_code=person.birthplace_code if shown("birthplace_code") else "",
+        household_no=household.household_no if shown("household_no") else "",
+        division_code=household.division.code if shown("division_code") else "",
+        address=household.address if full and shown("address") else "",
+        relation_to_head=person.relation_to_head if shown("relation_to_head") else "",
+        status=person.status if shown("status") else "",
+        died_on=person.died_on.isoformat() if person.died_on and shown("died_on") else None,
         version=person.version,
     )

@@ -99,6 +99,8 @@ class Tile:
     description: Text
     targets: tuple[str, ...]
     permissions: frozenset[Permission]
+    # Set for a page that only one department's holders of the permissions may use (a register's keepers).
+    department_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,23 @@ class ShownTile:
     url: str
 
 
-def _tile(title: Text, description: Text, targets: tuple[str, ...], *permissions: Permission) -> Tile:
-    return Tile(title, description, targets, frozenset(permissions))
+def _tile(
+    title: Text,
+    description: Text,
+    targets: tuple[str, ...],
+    *permissions: Permission,
+    department_code: str | None = None,
+) -> Tile:
+    return Tile(title, description, targets, frozenset(permissions), department_code)
+
+
+def _entity_lookup_tile(*permissions: Permission) -> Tile:
+    return _tile(
+        _("Look up an enterprise"),
+        _("An enterprise's public registration by its unified social credit code."),
+        ("registry:entities", "/registry/entities/"),
+        *permissions,
+    )
 
 
 _APPLICANT = (Permission.APPLY,)
@@ -156,6 +173,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("organisations:service_points", "/service-points/"),
             *_APPLICANT,
         ),
+        _entity_lookup_tile(*_APPLICANT),
         _notifications_tile(*_APPLICANT),
     ),
     "enterprise": (
@@ -177,6 +195,7 @@ TILES: dict[str, tuple[Tile, ...]] = {
             ("openinfo:request_create", "/open-information/"),
             Permission.APPLY_FOR_ENTERPRISE,
         ),
+        _entity_lookup_tile(Permission.APPLY_FOR_ENTERPRISE),
         _notifications_tile(Permission.APPLY_FOR_ENTERPRISE),
     ),
     "workbench": (
@@ -197,6 +216,20 @@ TILES: dict[str, tuple[Tile, ...]] = {
             _("Tasks waiting for your department, with their deadlines."),
             ("workflow:inbox", "/tasks/"),
             Permission.HANDLE_TASKS,
+        ),
+        _tile(
+            _("Population register"),
+            _("Look people up by ID number; register births, transfers, deaths, new names and corrections."),
+            ("registry:persons", "/registry/persons/"),
+            Permission.HANDLE_TASKS,
+            department_code="PSB",
+        ),
+        _tile(
+            _("Legal-entity register"),
+            _("Register enterprises and other market entities, change and cancel their registration."),
+            ("registry:entities", "/registry/entities/"),
+            Permission.HANDLE_TASKS,
+            department_code="AMR",
         ),
         _tile(
             _("Bad review follow-ups"),
@@ -235,6 +268,13 @@ TILES: dict[str, tuple[Tile, ...]] = {
             _("Let a handler work a colleague's tasks during leave."),
             ("workflow:delegations", "/delegations/"),
             Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
+            _("Electronic seals"),
+            _("Electronic seals of departments: versions, holders, rotation and revocation."),
+            ("seals:manage", "/seals/manage/"),
+            Permission.MANAGE_DEPARTMENT,
+            Permission.MANAGE_SYSTEM,
         ),
         _tile(
             _("Service guides"),
@@ -339,7 +379,10 @@ def tiles_for(user: User | AnonymousUser, tiles: Iterable[Tile]) -> list[ShownTi
     """The tiles the user may use whose pages exist, in the given order."""
     shown: list[ShownTile] = []
     for tile in tiles:
-        if not any(user_has_permission(user, permission) for permission in tile.permissions):
+        if not any(
+            user_has_permission(user, permission, department_code=tile.department_code)
+            for permission in tile.permissions
+        ):
             continue
         url = existing_url(tile.targets)
         if url is not None:

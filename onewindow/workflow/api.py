@@ -242,6 +242,17 @@ def _task_detail(task: HumanTask, view: selectors.TaskCaseView) -> dict[str, Any
                 }
                 for material in view.materials
             ],
+            "verified_extracts": [
+                {
+                    "material_code": extract.material_code,
+                    "resource": extract.resource,
+                    "source": extract.source,
+                    "record_version": extract.record_version,
+                    "fetched_at": extract.fetched_at,
+                    "data": extract.data,
+                }
+                for extract in view.verified_extracts
+            ],
             "events": [_event(event) for event in view.events],
             "consultations": [_consultation(consultation) for consultation in view.consultations],
             "asking_task": _consultation(view.asking_task) if view.asking_task else None,

@@ -104,6 +104,20 @@ class CaseMaterialOut(Schema):
     url: str = Field(description="Download (GET /api/v1/materials/{id})")
 
 
+class VerifiedExtractOut(Schema):
+    material_code: str
+    resource: str = Field(description="The information resource, e.g. population.id_card")
+    source: str = Field(description="Where the data was verified: registry")
+    record_version: int | None = Field(description="The version of the registry record it was read from")
+    fetched_at: datetime
+    data: dict[str, Any] = Field(
+        description=(
+            "The fields this department's policy allows (registry field-level access); ID and mobile "
+            "numbers masked"
+        )
+    )
+
+
 class CaseEventOut(Schema):
     at: datetime
     kind: str
@@ -177,6 +191,9 @@ class CaseOut(Schema):
     statutory_due_date: date | None
     fields: list[CaseFieldOut] = Field(description="Only the form fields this task's department needs")
     materials: list[CaseMaterialOut] = Field(description="Only the materials this task needs")
+    verified_extracts: list[VerifiedExtractOut] = Field(
+        default=[], description="Once-only: verified registry data of the 免提交 materials this task needs"
+    )
     events: list[CaseEventOut]
     consultations: list[ConsultationOut]
     asking_task: ConsultationOut | None = Field(description="For a consultation: the task that asked")

@@ -6,7 +6,7 @@ they claimed (mine); a case's events only if one of its tasks is in such a depar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from onewindow.accounts.models import User
 from onewindow.accounts.permissions import user_roles
 from onewindow.accounts.roles import ROLE_PERMISSIONS, Permission
 from onewindow.applications.models import Application
+from onewindow.applications.selectors_extracts import ExtractShown, verified_extracts_for_department
 from onewindow.applications.tracking import china_date
 from onewindow.core.errors import RuleViolation
 from onewindow.materials.models import Material
@@ -174,6 +175,8 @@ class TaskCaseView:
     clock_stop: ClockStop | None
     extensions: list[Extension]
     seen_at: datetime | None
+    # Once-only: verified registry data of the 免提交 materials the department needs, as its policy allows.
+    verified_extracts: list[ExtractShown] = field(default_factory=list)
 
 
 def _needed_schema(application: Application, department_code: str) -> tuple[dict[str, Any], set[str] | None]:
@@ -231,6 +234,9 @@ def task_case_view(user: User, task: HumanTask, *, seen_at: datetime | None = No
     if codes is not None:
         materials = [material for material in materials if material.material_code in codes]
     asking = task.consult_of if task.kind == TaskKind.CONSULT else None
+    extracts = verified_extracts_for_department(user, application, task.department_code)
+    if codes is not None:
+        extracts = [extract for extract in extracts if extract.material_code in codes]
     return TaskCaseView(
         task=task,
         application=application,
@@ -248,6 +254,7 @@ def task_case_view(user: User, task: HumanTask, *, seen_at: datetime | None = No
         clock_stop=ClockStop.objects.filter(application=application, ended_at__isnull=True).first(),
         extensions=list(Extension.objects.filter(application=application).select_related("requested_by")),
         seen_at=seen_at,
+        verified_extracts=extracts,
     )
 
 

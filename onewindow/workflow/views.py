@@ -508,6 +508,7 @@ def _task_context(
             for case_field in view.fields
         ],
         "materials": list(view.materials),
+        "verified_extracts": view.verified_extracts,
         "events": _event_rows(events, seen_at, names),
         "changed_count": sum(1 for event in events if seen_at is not None and event.at > seen_at),
         "consultations": _consultation_rows(consultations, names),

@@ -25,6 +25,7 @@ from onewindow.applications.actions.common import (
     require_window,
     wrong_status,
 )
+from onewindow.applications.actions.extracts import verified_extracts_attach
 from onewindow.applications.actions.submit import (
     _materials,
     application_accept_now,
@@ -60,6 +61,11 @@ def application_accept(*, acting_user: User, application: Application) -> Applic
         locked = application_locked(application)
         if locked.status != Status.SUBMITTED:
             raise wrong_status(locked, "受理", "accepted")
+        # Once-only: verified data of 免提交 materials the submission could not fetch yet.
+        held = materials_held_codes(
+            locked.version, locked.applicant_kind, locked.applicant_identifier, locked.applicant_name
+        )
+        verified_extracts_attach(application=locked, acting_user=acting_user, held=held)
         application_accept_now(
             locked, acting_user=acting_user, note="窗口受理", note_en="Accepted at the window"
         )

@@ -25,6 +25,7 @@ from onewindow.applications.actions.common import (
     document_add,
     event_add,
 )
+from onewindow.applications.actions.extracts import verified_extracts_attach
 from onewindow.applications.models import AgentConsent, ApplicantKind, Application, Document, Status
 from onewindow.applications.processing import application_processing_start
 from onewindow.applications.tracking import tracking_no_next
@@ -442,6 +443,8 @@ def application_submit(
         application.service = service
         application.version = version
         _attach(acting_user, application, materials)
+        # Once-only: the verified data of the 免提交 materials, kept with the case (audited per fetch).
+        verified_extracts_attach(application=application, acting_user=acting_user, held=held)
         if on_behalf_of is not None and channel == Channel.AGENT:
             if consent_material is not None:
                 _attach(acting_user, application, [consent_material])

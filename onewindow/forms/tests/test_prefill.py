@@ -211,6 +211,7 @@ def test_materials_held_by_a_configured_source(settings: Any) -> None:
     assert materials_held(MATERIALS, company) == {"LICENCE"}
 
 
+@pytest.mark.django_db  # the default sources include the registry, which holds nobody here
 def test_nothing_is_held_with_the_default_source() -> None:
     identity = Identity(kind="resident", name="赵六", identifier="11010519491231002X")
 

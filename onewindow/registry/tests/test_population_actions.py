@@ -564,6 +564,7 @@ def test_the_database_refuses_a_second_active_record_with_one_id_number(mother: 
     twin = Person(
         id_number=MOTHER_ID,
         id_number_index=mother.id_number_index,
+        province_code=MOTHER_ID[:2],
         name="重复",
         gender="female",
         ethnicity="01",
