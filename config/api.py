@@ -54,3 +54,11 @@ api.add_router("/", workflow_router)  # /api/v1/tasks, /api/v1/supervision, /api
 from onewindow.registry.api import router as registry_router  # noqa: E402
 
 api.add_router("/registry/", registry_router)  # /api/v1/registry/...
+
+from onewindow.seals.api import router as seals_router  # noqa: E402
+
+api.add_router("/seals/", seals_router)  # /api/v1/seals/...
+
+from onewindow.catalog.api import router as catalog_router  # noqa: E402
+
+api.add_router("/catalog/", catalog_router)  # /api/v1/catalog/...

@@ -195,8 +195,89 @@ def _case_diagram(role_users: dict[str, Any]) -> str:
     return f"/cases/{review_case(role_users['resident']).tracking_no}/diagram/"
 
 
+def _registry_keeper(role_users: dict[str, Any], department_code: str) -> None:
+    """Make the fixture's department handler a handler of the register's department (PSB or AMR) too, so
+    that the sweep's probe finds someone who may open the register's pages. Browser tests flush the
+    database, so the divisions the pages show are made here."""
+    from onewindow.accounts.models import Membership
+    from onewindow.accounts.roles import Role
+    from onewindow.organisations.models import DivisionLevel
+    from onewindow.organisations.tests.factories import DepartmentFactory, DivisionFactory
+
+    city = DivisionFactory.create(code="350100", name="福州市", level=DivisionLevel.CITY)
+    DivisionFactory.create(code="350102", name="鼓楼区", level=DivisionLevel.COUNTY, parent=city)
+    Membership.objects.create(
+        user=role_users["department_handler"],
+        role=Role.DEPARTMENT_HANDLER,
+        department=DepartmentFactory.create(code=department_code),
+    )
+
+
+def _registry_person(role_users: dict[str, Any]) -> Any:
+    from onewindow.registry.tests.test_population_support import register, registrar
+
+    _registry_keeper(role_users, "PSB")
+    return register(registrar("axe_psb_registrar"))
+
+
+def _registry_person_lookup(role_users: dict[str, Any]) -> str:
+    _registry_keeper(role_users, "PSB")
+    return "/registry/persons/"
+
+
+def _registry_birth(role_users: dict[str, Any]) -> str:
+    _registry_keeper(role_users, "PSB")
+    return "/registry/persons/births/new"
+
+
+def _registry_person_page(role_users: dict[str, Any]) -> str:
+    return f"/registry/persons/{_registry_person(role_users).pk}/"
+
+
+def _registry_person_correct(role_users: dict[str, Any]) -> str:
+    return f"/registry/persons/{_registry_person(role_users).pk}/correct"
+
+
+def _registry_entity(role_users: dict[str, Any]) -> Any:
+    from onewindow.core.validators import make_credit_code
+    from onewindow.registry.entities import entity_register
+
+    _registry_keeper(role_users, "AMR")
+    return entity_register(
+        acting_user=None,
+        credit_code=make_credit_code(
+            authority="9", entity_type="1", division="350100", organisation_base="MA0AXE01"
+        ),
+        name="福州无障碍测试有限公司",
+        type="llc",
+        division_code="350102",
+        business_scope="软件开发",
+    )
+
+
+def _registry_entity_register(role_users: dict[str, Any]) -> str:
+    _registry_keeper(role_users, "AMR")
+    return "/registry/entities/new"
+
+
+def _registry_entity_public(role_users: dict[str, Any]) -> str:
+    """The public lookup with its result (opened by the first role, a resident)."""
+    return f"/registry/entities/?credit_code={_registry_entity(role_users).credit_code}"
+
+
+def _registry_entity_change(role_users: dict[str, Any]) -> str:
+    return f"/registry/entities/{_registry_entity(role_users).credit_code}/change"
+
+
 AXE_EXTRA_URLS.extend(
     [
+        _registry_person_lookup,
+        _registry_birth,
+        _registry_person_page,
+        _registry_person_correct,
+        _registry_entity_register,
+        _registry_entity_public,
+        _registry_entity_change,
         _process_version,
         _process_editor,
         _case_diagram,
@@ -222,3 +303,38 @@ AXE_EXTRA_URLS.extend(
         _division_create,
     ]
 )
+
+
+# --- Seals (issue #6): the public page with a revoked seal listed, a department's seal page with versions and
+# a holder, and the revocation form. /seals/ and /seals/manage/ are also swept bare, as discovered.
+
+
+def _seals_sample(role_users: dict[str, Any]) -> Any:
+    """TDEPT's seal in its second version, the first revoked, the department handler appointed holder."""
+    from onewindow.organisations.models import Department
+    from onewindow.seals.actions import seal_holder_appoint, seal_revoke, seal_rotate
+
+    department = Department.objects.get(code="TDEPT")
+    first = seal_rotate(acting_user=None, department=department)
+    active = seal_rotate(acting_user=None, department=department)
+    seal_revoke(acting_user=None, seal=first, reason="测试：密钥可能泄露", reason_code="key_compromise")
+    admin, handler = role_users["department_admin"], role_users["department_handler"]
+    seal_holder_appoint(acting_user=admin, department=department, user=handler)
+    return active
+
+
+def _seals_public_with_revoked(role_users: dict[str, Any]) -> str:
+    _seals_sample(role_users)
+    return "/seals/"
+
+
+def _seals_department(role_users: dict[str, Any]) -> str:
+    _seals_sample(role_users)
+    return "/seals/manage/TDEPT/"
+
+
+def _seal_revoke_form(role_users: dict[str, Any]) -> str:
+    return f"/seals/seal/{_seals_sample(role_users).pk}/revoke/"
+
+
+AXE_EXTRA_URLS.extend([_seals_public_with_revoked, _seals_department, _seal_revoke_form])
