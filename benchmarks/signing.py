@@ -8,12 +8,19 @@ Sections (all run unless ``--section`` picks some):
   section (``--cpu``), so the figures are single-core. ``--candidates`` also measures the other SM2
   packages if installed (gmssl-fast, and the pure-Python gmalg used by the tests) for docs/crypto.md.
 
-More sections (signed PDF licences per second) are added to ``SECTIONS`` at the bottom: each is a function
-``run(quick) -> dict`` of figures plus a ``report(figures)`` that prints them; the figures of every section
-that ran go into the summary.
+* ``licences``: signed PDF e-licences per second end to end, as ``licence_record`` issues them minus the
+  database rows (RFC 8785 JSON signed with SM2, the PDF rendered by WeasyPrint and signed PAdES B-B by
+  pyHanko): per core (CPU time), the render and PDF-signing costs apart, and the machine's throughput with
+  one process per CPU by the wall clock (the aim is >= 20/s). Django is set up for template rendering only
+  (no database; a throwaway var directory).
+
+More sections are added to ``SECTIONS`` at the bottom: each is a function ``run(options) -> dict`` of
+figures plus a ``report(figures)`` that prints them; the figures of every section that ran go into the
+summary.
 
 Rates are the best of several timed rounds (the least disturbed by other processes on a shared machine).
-The last line printed is one JSON object with the headline figures; the aim is SM2 >= 3,000 signs/s.
+The last line printed is one JSON object with the headline figures; the aims are SM2 >= 3,000 signs/s and
+>= 20 signed PDF licences/s.
 
     python benchmarks/signing.py --quick                 # under a minute
     python benchmarks/signing.py                         # longer rounds, best of 3
@@ -276,6 +283,214 @@ def crypto_summary(figures: dict[str, Any]) -> dict[str, Any]:
     return {key: figures[key] for key in keys}
 
 
+# --- Section: licences -------------------------------------------------------------------------------------
+
+LICENCE_PDF_AIM = 20  # signed PDF licences per second, end to end (issue #6)
+
+
+def _django_ready() -> None:
+    """Settings and apps for template rendering only: no database is opened (a throwaway var directory)."""
+    import tempfile
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("ONEWINDOW_VAR_DIR", tempfile.mkdtemp(prefix="ow-bench-signing-"))
+    django.setup()
+
+
+def _throwaway_seal() -> tuple[Any, bytes, bytes]:
+    """An ECDSA P-256 seal key with a certificate from a throwaway root, as the seals app issues them."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from onewindow.crypto.keys import ECDSAP256Signer
+
+    now = dt.datetime.now(dt.UTC)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Benchmark Root")])
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    seal_key = ec.generate_private_key(ec.SECP256R1())
+    seal = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "基准测试部门")]))
+        .issuer_name(root_name)
+        .public_key(seal_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    der = serialization.Encoding.DER
+    return ECDSAP256Signer(seal_key), seal.public_bytes(der), root.public_bytes(der)
+
+
+class _LicenceFactory:
+    """Issues signed licences the way ``licence_record`` does, minus the database rows and audit records:
+    the RFC 8785 bytes signed with SM2, the PDF rendered (WeasyPrint) and signed PAdES B-B (pyHanko)."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        from onewindow.crypto.sm2 import SM2PrivateKey
+        from onewindow.licences.models import HolderKind, Licence
+        from onewindow.seals.image import seal_image_render
+
+        self.sm2 = SM2PrivateKey.generate()
+        self.ecdsa, self.certificate_der, self.root_der = _throwaway_seal()
+        self.image = seal_image_render("基准测试部门")
+        self.count = 0
+        self.template = Licence(
+            name="营业执照",
+            name_en="Business licence",
+            type_code="OWL0001",
+            issuer_department_code="AMR",
+            issuer_name="福州市市场监督管理局",
+            issuer_code="11350100MB0000000Y",
+            holder_kind=HolderKind.ENTERPRISE,
+            holder_code="91350100M000100Y43",
+            issued_on=dt.date(2026, 12, 3),
+            data={
+                "company_type": "llc",
+                "registered_capital": 100,
+                "address": "福州市鼓楼区东街 1 号",
+                "business_scope": "软件开发；信息技术咨询服务；数据处理和存储支持服务",
+                "legal_rep_name": "张三",
+            },
+        )
+
+    def render(self) -> bytes:
+        from onewindow.crypto.sm3 import sm3_hex
+        from onewindow.licences.pdf import LicencePdfContent, PdfField, licence_pdf_render
+        from onewindow.licences.selectors import licence_verification_url
+        from onewindow.licences.signed import licence_canonical
+
+        self.count += 1
+        licence = self.template
+        licence.number = f"AMR-2026-{self.count:06d}"
+        licence.holder_name = f"福州基准测试第{self.count}有限公司"
+        canonical = licence_canonical(licence)
+        self.sm2.sign(canonical)
+        return licence_pdf_render(
+            LicencePdfContent(
+                number=licence.number,
+                name=licence.name,
+                name_en=licence.name_en,
+                type_code=licence.type_code,
+                holder_name=licence.holder_name,
+                holder_code=licence.holder_code,
+                holder_code_label="统一社会信用代码",
+                holder_code_label_en="Unified social credit code",
+                issuer_name=licence.issuer_name,
+                issuer_code=licence.issuer_code,
+                issued_on=licence.issued_on,
+                valid_until=None,
+                fields=[PdfField(key, key, str(value)) for key, value in licence.data.items()],
+                digest=sm3_hex(canonical),
+                verification_url=licence_verification_url(licence.number),
+                seal_image_png=self.image,
+            )
+        )
+
+    def sign(self, pdf: bytes) -> bytes:
+        from onewindow.licences.pdf import licence_pdf_sign
+        from onewindow.seals.pdf import SealPdfSigner
+
+        signer = SealPdfSigner(key=self.ecdsa, certificate_der=self.certificate_der, root_der=self.root_der)
+        return licence_pdf_sign(pdf, signer=signer, number=f"AMR-2026-{self.count:06d}", signer_name="基准")[
+            0
+        ]
+
+    def issue(self) -> bytes:
+        return self.sign(self.render())
+
+
+def _licences_worker(seconds: float, results: Any) -> None:
+    factory = _LicenceFactory()
+    factory.issue()  # warm up: fonts, templates
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        factory.issue()
+        count += 1
+    results.put(count)
+
+
+def licences_run(options: Options) -> dict[str, Any]:
+    import multiprocessing
+
+    _django_ready()
+    factory = _LicenceFactory()
+    pdf = factory.render()
+    figures: dict[str, Any] = {"pdf_bytes": len(factory.sign(pdf))}
+    one_core = rate(factory.issue, options, batch=1)
+    figures["licence_pdfs_per_s_one_core"] = round(one_core.per_cpu_s, 1)
+    figures["licence_pdfs_per_wall_s_one_process"] = round(one_core.per_wall_s, 1)
+    figures["licence_render_ms"] = round(1000 / rate(factory.render, options, batch=1).per_cpu_s, 1)
+    figures["licence_pdf_sign_ms"] = round(
+        1000 / rate(lambda: factory.sign(pdf), options, batch=1).per_cpu_s, 1
+    )
+    # Machine throughput: one process per CPU, each issuing as fast as it can, by the wall clock.
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    seconds = 3.0 if options.quick else 10.0
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=_licences_worker, args=(seconds, results)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    total = sum(results.get(timeout=seconds * 10 + 120) for _ in processes)
+    for process in processes:
+        process.join()
+    figures["licence_workers"] = workers
+    figures["licence_pdfs_per_s"] = round(total / seconds, 1)
+    figures["licence_pdfs_meet_aim"] = figures["licence_pdfs_per_s"] >= LICENCE_PDF_AIM
+    return figures
+
+
+def licences_report(figures: dict[str, Any]) -> None:
+    print(f"\nlicences: signed PDF e-licences end to end ({figures['pdf_bytes']:,}-byte PDFs)")
+    print("  each: RFC 8785 JSON + SM2 signature, WeasyPrint render (A4, Noto CJK), PAdES B-B (pyHanko)")
+    print(
+        f"  one core: {figures['licence_pdfs_per_s_one_core']:,} licences/s of CPU time "
+        f"({figures['licence_pdfs_per_wall_s_one_process']:,}/s by the wall clock); "
+        f"render {figures['licence_render_ms']} ms, PDF signature {figures['licence_pdf_sign_ms']} ms"
+    )
+    verdict = "meets" if figures["licence_pdfs_meet_aim"] else "BELOW"
+    print(
+        f"  {figures['licence_workers']} processes: {figures['licence_pdfs_per_s']:,} licences/s by the wall "
+        f"clock; {verdict} the aim of {LICENCE_PDF_AIM}/s"
+    )
+
+
+def licences_summary(figures: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "licence_pdfs_per_s",
+        "licence_pdfs_meet_aim",
+        "licence_workers",
+        "licence_pdfs_per_s_one_core",
+        "licence_render_ms",
+        "licence_pdf_sign_ms",
+    )
+    return {key: figures[key] for key in keys}
+
+
 # --- Sections ----------------------------------------------------------------------------------------------
 
 
@@ -289,6 +504,7 @@ class Section:
 
 SECTIONS: list[Section] = [
     Section("crypto", crypto_run, crypto_report, crypto_summary),
+    Section("licences", licences_run, licences_report, licences_summary),
 ]
 
 
