@@ -62,3 +62,7 @@ api.add_router("/seals/", seals_router)  # /api/v1/seals/...
 from onewindow.catalog.api import router as catalog_router  # noqa: E402
 
 api.add_router("/catalog/", catalog_router)  # /api/v1/catalog/...
+
+from onewindow.licences.api import router as licences_router  # noqa: E402
+
+api.add_router("/licenses/", licences_router)  # /api/v1/licenses/... (verify, revoke)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "onewindow.seals",
     "onewindow.outbox",
     "onewindow.registry",
+    "onewindow.catalog",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
@@ -335,6 +336,8 @@ LOGGING: dict[str, Any] = {
         "axes": {"level": "WARNING"},
         # SpiffWorkflow logs every task state change at INFO; the case-event table records what matters.
         "spiff": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step of every PDF (receipts, licences) at INFO.
+        "weasyprint": {"level": "WARNING"},
     },
 }
 
@@ -518,3 +521,25 @@ SEAL_CA_NAME = env_str("ONEWINDOW_SEAL_CA_NAME", "OneWindow Root CA")
 SEAL_CERTIFICATE_DAYS = env_int("ONEWINDOW_SEAL_CERTIFICATE_DAYS", default=3 * 365)
 # Public address of the CRL (e.g. https://gov.example.cn/seals/root-ca.crl), written into seal certificates.
 SEAL_CRL_URL = env_str("ONEWINDOW_SEAL_CRL_URL")
+
+
+# --- E-licences: verification links, PDF timestamps (docs/licences.md) ---------------------------------
+# The platform's public address (scheme and host, no trailing slash): licence QR codes and verification
+# links point there. Required in production (check licences.E001).
+PUBLIC_BASE_URL = env_str("ONEWINDOW_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# RFC 3161 timestamp server for licence PDFs (PAdES B-T); unset: PAdES B-B (no trusted signing time).
+TSA_URL = env_str("ONEWINDOW_TSA_URL")
+TSA_TIMEOUT_SECONDS = env_int("ONEWINDOW_TSA_TIMEOUT", default=10)
+# Public licence verifications per client address and minute (API and page); 0 = no limit.
+LICENCE_VERIFY_PER_MINUTE = env_int("ONEWINDOW_LICENCE_VERIFY_PER_MINUTE", default=60)
+
+
+# --- Resource catalog: the DCAT-AP export (docs/catalog.md) --------------------------------------------
+# Where the export's IRIs start (stable identifiers for harvesters); unset: the address a request came to.
+CATALOG_BASE_URL = env_str("ONEWINDOW_CATALOG_BASE_URL")
+# The authority publishing the catalog (dct:publisher of the dcat:Catalog).
+CATALOG_PUBLISHER = env_str("ONEWINDOW_CATALOG_PUBLISHER", "OneWindow 一窗通办")
+# Working days a provider department has to answer a sharing request (State Council 2016 No. 51 Art. 12: 10).
+CATALOG_ANSWER_DAYS = env_int("ONEWINDOW_CATALOG_ANSWER_DAYS", default=10)
+# Rows decrypted per batch when measuring the validity of the registry's ID numbers (catalog.quality).
+CATALOG_QUALITY_BATCH = env_int("ONEWINDOW_CATALOG_QUALITY_BATCH", default=2000)

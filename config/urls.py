@@ -16,10 +16,12 @@ urlpatterns = [
     path("materials/", include("onewindow.materials.urls")),
     path("notifications/", include("onewindow.notifications.urls")),
     path("registry/", include("onewindow.registry.urls")),  # population and legal-entity registers
+    path("catalog/", include("onewindow.catalog.urls")),  # resource catalog: search, browse, metadata
     path("admin/processes/", include("onewindow.workflow.process_urls")),  # BPMN editor and versions
     path("cases/", include("onewindow.workflow.diagram_urls")),  # a case's live position on its diagram
     path("", include("onewindow.workflow.urls")),  # /tasks/, /supervision/, /delegations/
     path("", include("onewindow.applications.urls")),  # /applications/, /window/, /agent/
     path("seals/", include("onewindow.seals.urls")),  # root certificate, CRL, revoked seals, seal admin
+    path("licences/", include("onewindow.licences.urls")),  # public licence verification, revocation
     path("", include("onewindow.web.urls")),
 ]

@@ -196,16 +196,19 @@ def application_detail(request: HttpRequest, tracking_no: str) -> dict[str, Any]
     response={200: None, **_ERRORS},
     url_name="application_document",
     summary="Download a document (PDF)",
-    description="Receipts, notices and decision letters are rendered on first download, then kept.",
+    description=(
+        "Receipts, notices and decision letters are rendered and sealed (PAdES, the deciding department's "
+        "electronic seal) on first download, then kept."
+    ),
 )
 def application_document(request: HttpRequest, tracking_no: str, document_id: int) -> FileResponse:
-    document = actions.document_download(
+    copy = actions.document_download(
         acting_user=_user(request), tracking_no=tracking_no, document_id=document_id
     )
     response = FileResponse(
-        document.file.open("rb"), content_type=document.content_type, filename=f"{document.name}.pdf"
+        copy.open(), content_type=copy.document.content_type, filename=f"{copy.document.name}.pdf"
     )
-    response["X-Content-SHA256"] = document.sha256
+    response["X-Content-SHA256"] = copy.sha256
     return response
 
 

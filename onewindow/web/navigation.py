@@ -162,6 +162,12 @@ TILES: dict[str, tuple[Tile, ...]] = {
             *_APPLICANT,
         ),
         _tile(
+            _("My licences"),
+            _("Your electronic licences: download them and share a time-limited verification link."),
+            ("licences:wallet", "/licences/mine/"),
+            *_APPLICANT,
+        ),
+        _tile(
             _("Request government information"),
             _("Ask a department to disclose information it holds."),
             ("openinfo:request_create", "/open-information/"),
@@ -187,6 +193,15 @@ TILES: dict[str, tuple[Tile, ...]] = {
             _("Enterprise applications"),
             _("Follow your enterprise's applications and answer requests for material."),
             ("applications:mine", "/applications/"),
+            Permission.APPLY_FOR_ENTERPRISE,
+        ),
+        _tile(
+            _("My licences"),
+            _(
+                "Your enterprise's electronic licences: download them and share a time-limited "
+                "verification link."
+            ),
+            ("licences:wallet", "/licences/mine/"),
             Permission.APPLY_FOR_ENTERPRISE,
         ),
         _tile(
@@ -277,10 +292,36 @@ TILES: dict[str, tuple[Tile, ...]] = {
             Permission.MANAGE_SYSTEM,
         ),
         _tile(
+            _("Licences issued"),
+            _("Licences your department issued: verification status, revocation with a reason."),
+            ("licences:manage", "/licences/manage/"),
+            Permission.MANAGE_DEPARTMENT,
+        ),
+        _tile(
             _("Service guides"),
             _("Every published service: materials, time limits, fees and legal basis."),
             ("services:catalogue", "/services/"),
             *_ALL_STAFF,
+        ),
+        _tile(
+            _("Information resource catalog"),
+            _("What each department holds and on what terms others may use it (GB/T 21063)."),
+            ("catalog:catalogue", "/catalog/"),
+            *_ALL_STAFF,
+        ),
+        _tile(
+            _("Sharing requests"),
+            _("Requests for your department's resources to answer, and your department's own requests."),
+            ("catalog:share_requests", "/catalog/share-requests/"),
+            Permission.MANAGE_DEPARTMENT,
+            Permission.HANDLE_TASKS,
+        ),
+        _tile(
+            _("Information systems register"),
+            _("Departments' systems, the resources they provide and consume, and their interconnection."),
+            ("catalog:systems", "/catalog/systems/"),
+            Permission.HANDLE_TASKS,
+            Permission.MANAGE_SYSTEM,
         ),
         _tile(
             _("Dashboards"),

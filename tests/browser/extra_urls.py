@@ -338,3 +338,124 @@ def _seal_revoke_form(role_users: dict[str, Any]) -> str:
 
 
 AXE_EXTRA_URLS.extend([_seals_public_with_revoked, _seals_department, _seal_revoke_form])
+
+
+# --- E-licences (issue #6): the page a licence's QR code opens, and the issuing department's licence page
+# with its revocation form. /licences/verify/ and /licences/manage/ are also swept bare, as discovered.
+
+
+def _licence_sample(role_users: dict[str, Any]) -> Any:
+    """A business licence issued (signed) by TDEPT for a resident's case."""
+    from django.utils import timezone
+
+    from onewindow.licences.actions import licence_record
+
+    return licence_record(
+        application_id=_sample_application(role_users).pk,
+        number="TDEPT-2026-000001",
+        department_code="TDEPT",
+        data={"credit_code": "91350100M000100Y43"},
+        now=timezone.now(),
+    )
+
+
+def _licence_verify_number(role_users: dict[str, Any]) -> str:
+    return f"/licences/verify/{_licence_sample(role_users).number}/"
+
+
+def _licence_manage_detail(role_users: dict[str, Any]) -> str:
+    return f"/licences/manage/{_licence_sample(role_users).number}/"
+
+
+AXE_EXTRA_URLS.extend([_licence_verify_number, _licence_manage_detail])
+
+
+# --- The holder's licence wallet (issue #6 item 5): a licence page of the wallet (the enterprise
+# representative holds the sample) and a share link's page. /licences/mine/ is swept bare, as discovered.
+
+
+def _licence_wallet_detail(role_users: dict[str, Any]) -> str:
+    return f"/licences/mine/{_licence_sample(role_users).number}/"
+
+
+def _licence_shared(role_users: dict[str, Any]) -> str:
+    from urllib.parse import urlsplit
+
+    from onewindow.licences.wallet import licence_share_create
+
+    created = licence_share_create(
+        acting_user=role_users["enterprise_representative"],
+        licence=_licence_sample(role_users),
+        hours=24,
+        note="无障碍测试",
+    )
+    return urlsplit(created.url).path
+
+
+AXE_EXTRA_URLS.extend([_licence_wallet_detail, _licence_shared])
+
+
+# --- The resource catalog (issue #7): a resource page, the request form, a sharing request and a
+# registered system. /catalog/, /catalog/share-requests/, /catalog/grants/, /catalog/systems/ and
+# /catalog/supervision/ are swept bare, as discovered.
+
+
+def _catalog_sample(role_users: dict[str, Any]) -> dict[str, Any]:
+    """OTHER's conditional resource, requested by TDEPT's administrator (the role users' department)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from onewindow.catalog import actions_sharing
+    from onewindow.catalog.models import ShareRequest
+    from onewindow.catalog.tests.conftest import create, metadata
+    from onewindow.organisations.models import Department
+    from onewindow.organisations.tests.factories import DepartmentFactory
+
+    existing = ShareRequest.objects.select_related("resource").first()
+    if existing is not None:
+        return {"resource": existing.resource, "request": existing}
+    if not Department.objects.filter(code="OTHER").exists():
+        DepartmentFactory.create(code="OTHER", name="福州市教育局", name_en="Fuzhou Education Bureau")
+    resource = create(
+        "OTHER", **metadata(name="教师基本信息", data_items=[{"name": "姓名", "data_type": "C"}])
+    )
+    made = actions_sharing.share_request_create(
+        acting_user=role_users["department_admin"],
+        resource=resource,
+        consumer_department="TDEPT",
+        items=["姓名"],
+        purpose="核验教师资格",
+        legal_basis="《教师资格条例》",
+        until=timezone.localdate() + timedelta(days=200),
+    )
+    return {"resource": resource, "request": made}
+
+
+def _catalog_resource(role_users: dict[str, Any]) -> str:
+    return f"/catalog/resources/{_catalog_sample(role_users)['resource'].code}/"
+
+
+def _catalog_share_form(role_users: dict[str, Any]) -> str:
+    return f"/catalog/resources/{_catalog_sample(role_users)['resource'].code}/share/"
+
+
+def _catalog_share_request(role_users: dict[str, Any]) -> str:
+    return f"/catalog/share-requests/{_catalog_sample(role_users)['request'].pk}/"
+
+
+def _catalog_system(role_users: dict[str, Any]) -> str:
+    from onewindow.catalog import systems
+
+    system = systems.system_register(
+        acting_user=role_users["department_admin"],
+        department="TDEPT",
+        code="TDEPT-AXE",
+        name="无障碍测试系统",
+        state="planned",
+        owner="信息中心",
+    )
+    return f"/catalog/systems/{system.pk}/"
+
+
+AXE_EXTRA_URLS.extend([_catalog_resource, _catalog_share_form, _catalog_share_request, _catalog_system])

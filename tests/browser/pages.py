@@ -25,7 +25,7 @@ SKIPPED_PREFIXES: dict[str, str] = {
     "/healthz": "plain-text liveness probe",
     "/readyz": "plain-text readiness probe",
     "/metrics": "Prometheus text exposition",
-    "/seals/root-ca.pem": "the platform root certificate (PEM file; 404 until the CA exists), tested in seals",
+    "/seals/root-ca.pem": "the platform root certificate (a PEM file; 404 until the CA exists)",
     "/seals/root-ca.crl": "the certificate revocation list (DER file), tested in seals",
     "/start/": "redirects every signed-in user to their home page; has no content of its own",
     # Register keepers' pages: no role of conftest.ALL_ROLES is in PSB or AMR, so nobody in the probe may

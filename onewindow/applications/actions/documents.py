@@ -6,24 +6,30 @@ from __future__ import annotations
 from django.db import transaction
 
 from onewindow.accounts.models import User
-from onewindow.applications.models import Document
-from onewindow.applications.receipts import document_render
+from onewindow.applications.receipts import DocumentCopy, document_render
 from onewindow.applications.selectors import application_document, application_for_user
 from onewindow.audit.actions import audit_append
 
 
-def document_download(*, acting_user: User, tracking_no: str, document_id: int) -> Document:
-    """Return the document of an application ``acting_user`` may read, rendered to PDF on first use, and
-    record the download; Http404 (the refusal audited) when they may not read the application or the
-    document is not one of its own."""
+def document_download(*, acting_user: User, tracking_no: str, document_id: int) -> DocumentCopy:
+    """Return the document of an application ``acting_user`` may read, rendered and sealed on first use
+    (``receipts.document_render``), and record the download; Http404 (the refusal audited) when they may
+    not read the application or the document is not one of its own."""
     application = application_for_user(acting_user, tracking_no)
-    document = document_render(application_document(application, document_id))
+    copy = document_render(application_document(application, document_id))
+    details: dict[str, object] = {
+        "document": copy.document.pk,
+        "kind": copy.document.kind,
+        "sha256": copy.sha256,
+    }
+    if not copy.is_stored:
+        details["unsealed_copy"] = True
     with transaction.atomic():
         audit_append(
             action="document.downloaded",
             acting_user=acting_user,
             object_type="application",
             object_id=application.tracking_no,
-            details={"document": document.pk, "kind": document.kind, "sha256": document.sha256},
+            details=details,
         )
-    return document
+    return copy
