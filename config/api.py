@@ -66,3 +66,12 @@ api.add_router("/catalog/", catalog_router)  # /api/v1/catalog/...
 from onewindow.licences.api import router as licences_router  # noqa: E402
 
 api.add_router("/licenses/", licences_router)  # /api/v1/licenses/... (verify, revoke)
+
+from onewindow.pubsub.api import deliveries_router, subscriptions_router  # noqa: E402
+
+api.add_router("/exchange/deliveries", deliveries_router)  # /api/v1/exchange/deliveries (status)
+api.add_router("/exchange/subscriptions", subscriptions_router)  # /api/v1/exchange/subscriptions/...
+
+from onewindow.messagelog.api import router as messagelog_router  # noqa: E402
+
+api.add_router("/exchange/log", messagelog_router)  # /api/v1/exchange/log (docs/messagelog.md)

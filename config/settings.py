@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "onewindow.outbox",
     "onewindow.registry",
     "onewindow.catalog",
+    "onewindow.pubsub",
+    "onewindow.messagelog",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
@@ -543,3 +545,88 @@ CATALOG_PUBLISHER = env_str("ONEWINDOW_CATALOG_PUBLISHER", "OneWindow 一窗通�
 CATALOG_ANSWER_DAYS = env_int("ONEWINDOW_CATALOG_ANSWER_DAYS", default=10)
 # Rows decrypted per batch when measuring the validity of the registry's ID numbers (catalog.quality).
 CATALOG_QUALITY_BATCH = env_int("ONEWINDOW_CATALOG_QUALITY_BATCH", default=2000)
+
+
+# --- Exchange message log (docs/messagelog.md) ----------------------------------------------------------
+def _messagelog_keys() -> tuple[dict[str, bytes], bool]:
+    """The keys that encrypt logged payloads (id -> 32 bytes, current first), and whether they are the
+    development default derived from ``SECRET_KEY`` (refused by the deployment check messagelog.E001).
+
+    ``ONEWINDOW_MESSAGELOG_KEY`` holds one base64 key (id ``ONEWINDOW_MESSAGELOG_KEY_ID``); its ``_FILE`` form
+    may instead hold a key ring ``{"current": "l2", "keys": {"l1": "<b64>", "l2": "<b64>"}}``.
+    """
+    import base64
+    import binascii
+    import hashlib
+    import hmac
+    import json
+    import re
+
+    def key_bytes(name: str, value: object) -> bytes:
+        try:
+            raw = base64.b64decode(str(value).strip().replace("-", "+").replace("_", "/"), validate=True)
+        except binascii.Error:
+            message = f"{name} must be base64"
+            raise ValueError(message) from None
+        if len(raw) != 32:
+            message = f"{name} must decode to exactly 32 bytes, got {len(raw)}"
+            raise ValueError(message)
+        return raw
+
+    def key_id(value: object) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
+            message = f"message log key ids are 1-32 letters, digits, '-' or '_', got {value!r}"
+            raise ValueError(message)
+        return value
+
+    configured = env_str("ONEWINDOW_MESSAGELOG_KEY")  # or the content of ONEWINDOW_MESSAGELOG_KEY_FILE
+    if not configured:
+        derived = hmac.new(SECRET_KEY.encode(), b"onewindow.messagelog.payload-key", hashlib.sha256).digest()
+        return {"dev": derived}, True
+    if configured.lstrip().startswith("{"):
+        ring = json.loads(configured)
+        if not isinstance(ring, dict) or not isinstance(ring.get("keys"), dict):
+            message = 'the message log key file must be {"current": "<id>", "keys": {"<id>": "<base64>"}}'
+            raise ValueError(message)
+        current = key_id(ring.get("current"))
+        keys = {
+            key_id(name): key_bytes(f"message log key {name!r}", value)
+            for name, value in ring["keys"].items()
+        }
+        if current not in keys:
+            message = f"the message log key ring names current key {current!r} but holds no such key"
+            raise ValueError(message)
+        return {current: keys[current]} | keys, False
+    current = key_id(env_str("ONEWINDOW_MESSAGELOG_KEY_ID", "l1"))
+    return {current: key_bytes("ONEWINDOW_MESSAGELOG_KEY", configured)}, False
+
+
+MESSAGELOG_KEYS, MESSAGELOG_KEYS_DEVELOPMENT_DEFAULT = _messagelog_keys()
+# Payload logging for subsystems without a policy of their own: full | metadata | none.
+MESSAGELOG_PAYLOADS = env_str("ONEWINDOW_MESSAGELOG_PAYLOADS", "metadata")
+if MESSAGELOG_PAYLOADS not in {"full", "metadata", "none"}:
+    message = f"ONEWINDOW_MESSAGELOG_PAYLOADS must be full, metadata or none, got {MESSAGELOG_PAYLOADS!r}"
+    raise ValueError(message)
+# Largest request or response body kept under the "full" policy; a larger one is not kept at all (flagged).
+MESSAGELOG_MAX_PAYLOAD = env_int("ONEWINDOW_MESSAGELOG_MAX_PAYLOAD", default=1_048_576)
+# Days records stay in the live table; `onewindow exchange archive-log` without --before archives older ones.
+MESSAGELOG_LIVE_DAYS = max(1, env_int("ONEWINDOW_MESSAGELOG_LIVE_DAYS", default=30))
+# Most records written into one archive segment file (a larger archive run writes several segments).
+MESSAGELOG_SEGMENT_MAX_RECORDS = max(1, env_int("ONEWINDOW_MESSAGELOG_SEGMENT_MAX_RECORDS", default=100_000))
+
+
+# --- Exchange publish/subscribe: the outbox's events to subscriptions (docs/pubsub.md) ------------------
+# Empty or "database": deliveries fanned out in the database; nats://host:4222: NATS JetStream streams.
+EXCHANGE_BROKER = env_str("ONEWINDOW_EXCHANGE_BROKER")
+# Stream, subject and consumer names start with this (one NATS server may serve several installations).
+PUBSUB_NATS_PREFIX = env_str("ONEWINDOW_PUBSUB_NATS_PREFIX", "onewindow")
+PUBSUB_NATS_MAX_AGE_DAYS = env_int("ONEWINDOW_PUBSUB_NATS_MAX_AGE_DAYS", default=7)
+PUBSUB_NATS_ACK_WAIT_SECONDS = env_int("ONEWINDOW_PUBSUB_NATS_ACK_WAIT_SECONDS", default=30)
+# Attempts of a new subscription before a delivery becomes a dead letter; backoff base doubles per attempt.
+PUBSUB_MAX_ATTEMPTS = env_int("ONEWINDOW_PUBSUB_MAX_ATTEMPTS", default=8)
+PUBSUB_BACKOFF_SECONDS = env_int("ONEWINDOW_PUBSUB_BACKOFF_SECONDS", default=10)
+# How long a claimed delivery (being pushed, or fetched by a pull subscriber) stays invisible to others.
+PUBSUB_LEASE_SECONDS = env_int("ONEWINDOW_PUBSUB_LEASE_SECONDS", default=60)
+PUBSUB_WEBHOOK_TIMEOUT_SECONDS = env_int("ONEWINDOW_PUBSUB_WEBHOOK_TIMEOUT", default=10)
+PUBSUB_BATCH_SIZE = env_int("ONEWINDOW_PUBSUB_BATCH_SIZE", default=500)
+PUBSUB_DISPATCH_INTERVAL_SECONDS = env_int("ONEWINDOW_PUBSUB_DISPATCH_INTERVAL", default=60)

@@ -166,6 +166,17 @@ def cmd_audit_verify(args: argparse.Namespace, extra: list[str]) -> int:
     return _call("audit_verify", *extra)
 
 
+def cmd_exchange_verify_log(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("messagelog_verify", *extra)
+
+
+def cmd_exchange_archive_log(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    arguments = ["--before", args.before] if args.before else []
+    return _call("messagelog_archive", *arguments, *extra)
+
+
 def cmd_calendar_import(args: argparse.Namespace, extra: list[str]) -> int:
     _django_setup()
     arguments = [args.file, *(["--year", str(args.year)] if args.year is not None else [])]
@@ -423,6 +434,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Verify the audit hash chain (manage.py audit_verify); further options are passed to it.",
     )
     verify.set_defaults(handler=cmd_audit_verify, passthrough=True)
+
+    exchange = add("exchange", _missing_subcommand, "Inter-department exchange commands (交换体系).")
+    exchange_commands = exchange.add_subparsers(dest="exchange_command", required=True, metavar="COMMAND")
+    verify_log = exchange_commands.add_parser(
+        "verify-log",
+        help="Verify the message log's hash chain and archive segments; non-zero exit if tampered with.",
+        description="Verify the exchange message log (manage.py messagelog_verify); further options are "
+        "passed to it.",
+    )
+    verify_log.set_defaults(handler=cmd_exchange_verify_log, passthrough=True)
+    archive_log = exchange_commands.add_parser(
+        "archive-log",
+        help="Move message log records older than DATE into chained, compressed archive segments.",
+        description="Archive the message log (manage.py messagelog_archive); further options are passed "
+        "to it.",
+    )
+    archive_log.add_argument(
+        "--before",
+        default="",
+        metavar="DATE",
+        help="YYYY-MM-DD or ISO 8601 time (default: ONEWINDOW_MESSAGELOG_LIVE_DAYS ago).",
+    )
+    archive_log.set_defaults(handler=cmd_exchange_archive_log, passthrough=True)
 
     calendar = add("calendar", _missing_subcommand, "Working-day calendar commands.")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True, metavar="COMMAND")

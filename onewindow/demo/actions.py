@@ -51,6 +51,7 @@ from onewindow.organisations.actions import (
     service_point_update,
 )
 from onewindow.organisations.models import Department, Division, ServicePoint
+from onewindow.pubsub.actions import subscriptions_demo_load
 from onewindow.seals.demo import seals_demo_load
 from onewindow.services.demo import demo_services_load
 from onewindow.workflow.demo import demo_processes_load
@@ -317,6 +318,7 @@ def demo_load(*, accounts_path: Path, acting_user: User | None = None) -> DemoLo
         counts.updated += demo_services_load(acting_user=acting_user)
         counts.updated += demo_processes_load(acting_user=acting_user)
         counts.created += seals_demo_load()
+        counts.created += subscriptions_demo_load()  # tax and quality inspection hear of new companies
         counts.created += len(catalog_sync().created)  # the registries and the published items
         if counts.created or counts.updated:
             audit_append(
