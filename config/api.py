@@ -75,3 +75,7 @@ api.add_router("/exchange/subscriptions", subscriptions_router)  # /api/v1/excha
 from onewindow.messagelog.api import router as messagelog_router  # noqa: E402
 
 api.add_router("/exchange/log", messagelog_router)  # /api/v1/exchange/log (docs/messagelog.md)
+
+from onewindow.exchange.api import router as exchange_router  # noqa: E402
+
+api.add_router("/exchange/", exchange_router)  # /api/v1/exchange/meta/..., key administration

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "onewindow.catalog",
     "onewindow.pubsub",
     "onewindow.messagelog",
+    "onewindow.exchange",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
@@ -630,3 +631,15 @@ PUBSUB_LEASE_SECONDS = env_int("ONEWINDOW_PUBSUB_LEASE_SECONDS", default=60)
 PUBSUB_WEBHOOK_TIMEOUT_SECONDS = env_int("ONEWINDOW_PUBSUB_WEBHOOK_TIMEOUT", default=10)
 PUBSUB_BATCH_SIZE = env_int("ONEWINDOW_PUBSUB_BATCH_SIZE", default=500)
 PUBSUB_DISPATCH_INTERVAL_SECONDS = env_int("ONEWINDOW_PUBSUB_DISPATCH_INTERVAL", default=60)
+
+
+# --- Exchange: signed synchronous services (docs/exchange.md) ---------------------------------------------
+# Requests per minute a catalog grant allows through the exchange unless the grant has its own limit.
+EXCHANGE_RATE_LIMIT_PER_MINUTE = env_int("ONEWINDOW_EXCHANGE_RATE_LIMIT_PER_MINUTE", default=6000)
+# Validity of the certificates the platform root issues for subsystem signing keys.
+EXCHANGE_KEY_CERTIFICATE_DAYS = env_int("ONEWINDOW_EXCHANGE_KEY_CERTIFICATE_DAYS", default=730)
+# An external service's circuit opens after this many failed calls in a row, for this many seconds.
+EXCHANGE_CIRCUIT_FAILURES = max(1, env_int("ONEWINDOW_EXCHANGE_CIRCUIT_FAILURES", default=5))
+EXCHANGE_CIRCUIT_COOLDOWN_SECONDS = max(1, env_int("ONEWINDOW_EXCHANGE_CIRCUIT_COOLDOWN_SECONDS", default=30))
+# First retry delay of an external call in milliseconds; doubles per retry.
+EXCHANGE_RETRY_BACKOFF_SECONDS = max(0, env_int("ONEWINDOW_EXCHANGE_RETRY_BACKOFF_MS", default=100)) / 1000

@@ -23,5 +23,7 @@ urlpatterns = [
     path("", include("onewindow.applications.urls")),  # /applications/, /window/, /agent/
     path("seals/", include("onewindow.seals.urls")),  # root certificate, CRL, revoked seals, seal admin
     path("licences/", include("onewindow.licences.urls")),  # public licence verification, revocation
+    path("exchange/subscriptions/", include("onewindow.pubsub.urls")),  # event subscriptions, dead letters
+    path("exchange/", include("onewindow.exchange.urls")),  # signed exchange calls
     path("", include("onewindow.web.urls")),
 ]

@@ -1,0 +1,263 @@
+"""Writes of the exchange: subsystem keys (issue, rotate, revoke), services, per-grant rate limits.
+
+Each action is one transaction with its audit record. Keys and services of a subsystem are managed by the
+administrators of the department that owns it, and by system administrators; everyone else is refused
+(``permission.denied`` audited, nothing changed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from onewindow.accounts.models import User
+from onewindow.accounts.permissions import permission_denied, user_has_permission
+from onewindow.accounts.roles import Permission
+from onewindow.audit.actions import audit_append
+from onewindow.catalog.models import Grant, InformationSystem
+from onewindow.core.errors import RuleViolation
+from onewindow.crypto.keys import Algorithm, generate_signer
+from onewindow.exchange import protocol
+from onewindow.exchange.certificates import subsystem_certificate_issue
+from onewindow.exchange.keystore import private_key_seal
+from onewindow.exchange.models import (
+    GrantRateLimit,
+    KeyAlgorithm,
+    KeyStatus,
+    Service,
+    ServiceKind,
+    SubsystemKey,
+)
+
+KEY_OBJECT = "exchange_subsystem_key"
+SERVICE_OBJECT = "exchange_service"
+
+
+def may_manage_system(user: User | AnonymousUser, system: InformationSystem) -> bool:
+    """The owning department's administrators and system administrators."""
+    if not isinstance(user, User):
+        return False
+    return user_has_permission(user, Permission.MANAGE_SYSTEM) or user_has_permission(
+        user, Permission.MANAGE_DEPARTMENT, department_code=system.department.code
+    )
+
+
+def _require_manager(user: User | AnonymousUser | None, system: InformationSystem, object_type: str) -> None:
+    if user is None:  # system jobs (seeding, tests of the platform itself)
+        return
+    if not may_manage_system(user, system):
+        raise permission_denied(
+            user, Permission.MANAGE_DEPARTMENT, object_type=object_type, object_id=system.code
+        )
+
+
+def subsystem_identifier(system: InformationSystem) -> str:
+    return protocol.subsystem_path(system.department.credit_code, system.code)
+
+
+def subsystem_key_issue(
+    *, acting_user: User | None, system: InformationSystem, algorithm: str = KeyAlgorithm.SM2
+) -> SubsystemKey:
+    """Generate a new signing key for ``system`` with a certificate from the platform root; the active key,
+    if any, is retired (it still verifies what it signed until revoked). Rotation is this same action."""
+    _require_manager(acting_user, system, KEY_OBJECT)
+    if algorithm not in KeyAlgorithm.values:
+        raise RuleViolation(
+            "algorithm_unsupported",
+            "签名算法须为 SM2-SM3 或 Ed25519。",
+            "The algorithm must be SM2-SM3 or Ed25519.",
+            field="algorithm",
+        )
+    now = timezone.now()
+    signer = generate_signer(Algorithm(algorithm))
+    public_der = signer.public_key_der()
+    certificate = subsystem_certificate_issue(
+        public_key_der=public_der,
+        department_name=system.department.name,
+        credit_code=system.department.credit_code,
+        subsystem_path=subsystem_identifier(system),
+        validity=dt.timedelta(days=int(settings.EXCHANGE_KEY_CERTIFICATE_DAYS)),
+        now=now,
+    )
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    with transaction.atomic():
+        retired = list(
+            SubsystemKey.objects.select_for_update().filter(system=system, status=KeyStatus.ACTIVE)
+        )
+        SubsystemKey.objects.filter(pk__in=[key.pk for key in retired]).update(
+            status=KeyStatus.RETIRED, retired_at=now
+        )
+        key = SubsystemKey.objects.create(
+            system=system,
+            key_id=signer.key_id,
+            algorithm=algorithm,
+            public_key_der=public_der,
+            private_key_token=private_key_seal(signer.key_id, algorithm, signer.private_key_der()),
+            certificate_der=certificate.public_bytes(Encoding.DER),
+            certificate_serial=format(certificate.serial_number, "x"),
+            status=KeyStatus.ACTIVE,
+            created_at=now,
+            created_by=acting_user,
+        )
+        audit_append(
+            action="exchange.key_issued",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=KEY_OBJECT,
+            object_id=key.key_id,
+            details={
+                "subsystem": subsystem_identifier(system),
+                "algorithm": algorithm,
+                "certificate_serial": key.certificate_serial,
+                "retired": [old.key_id for old in retired],
+            },
+            department_code=system.department.code,
+        )
+    return key
+
+
+def subsystem_key_revoke(*, acting_user: User | None, key: SubsystemKey, reason: str) -> SubsystemKey:
+    """Revoke ``key`` at once: it signs and verifies nothing from now on (final)."""
+    system = key.system
+    _require_manager(acting_user, system, KEY_OBJECT)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(
+            "reason_required", "注销密钥须说明理由。", "Revoking a key needs a reason.", field="reason"
+        )
+    with transaction.atomic():
+        locked = SubsystemKey.objects.select_for_update().get(pk=key.pk)
+        if locked.status == KeyStatus.REVOKED:
+            raise RuleViolation(
+                "key_already_revoked", "该密钥已注销。", "This key is already revoked.", status=409
+            )
+        locked.status = KeyStatus.REVOKED
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = acting_user
+        locked.revoke_reason = reason[:1000]
+        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoke_reason"])
+        audit_append(
+            action="exchange.key_revoked",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=KEY_OBJECT,
+            object_id=locked.key_id,
+            details={"subsystem": subsystem_identifier(system), "reason": reason[:200]},
+            department_code=system.department.code,
+        )
+    return locked
+
+
+def service_register(
+    *,
+    acting_user: User | None,
+    provider: InformationSystem,
+    code: str,
+    name: str,
+    resource_code: str,
+    kind: str,
+    builtin: str = "",
+    endpoint_url: str = "",
+    timeout_seconds: float = 5.0,
+    retries: int = 2,
+    openapi: dict[str, Any] | None = None,
+    name_en: str = "",
+) -> Service:
+    """Register (or update) a service of ``provider``; built-in ones name a provider of ``providers``."""
+    from onewindow.exchange.providers import BUILTIN_PROVIDERS
+
+    _require_manager(acting_user, provider, SERVICE_OBJECT)
+    code = code.strip()
+    valid_code = bool(code) and len(code) <= 60 and all(c.isalnum() or c in "-_." for c in code)
+    if not valid_code:
+        raise RuleViolation(
+            "service_code_invalid",
+            "服务编码只能包含字母、数字和 - _ .。",
+            "A service code has letters, digits and - _ . only.",
+            field="code",
+        )
+    if kind == ServiceKind.BUILTIN and builtin not in BUILTIN_PROVIDERS:
+        raise RuleViolation(
+            "builtin_unknown", "没有该内置服务。", "No such built-in provider.", field="builtin"
+        )
+    if kind == ServiceKind.HTTP and not endpoint_url.startswith(("http://", "https://")):
+        raise RuleViolation(
+            "endpoint_required",
+            "外部服务须填写 HTTP 地址。",
+            "An HTTP service needs its URL.",
+            field="endpoint_url",
+        )
+    if kind not in ServiceKind.values:
+        raise RuleViolation("kind_invalid", "服务类型无效。", "Invalid service kind.", field="kind")
+    with transaction.atomic():
+        fields: dict[str, Any] = {
+            "name": name,
+            "name_en": name_en,
+            "resource_code": resource_code,
+            "kind": kind,
+            "builtin": builtin,
+            "endpoint_url": endpoint_url,
+            "timeout_seconds": max(0.1, min(float(timeout_seconds), 60.0)),
+            "retries": max(0, min(int(retries), 5)),
+            "openapi": openapi or {},
+            "is_active": True,
+        }
+        service, created = Service.objects.update_or_create(
+            provider=provider,
+            code=code,
+            defaults=fields,
+            create_defaults={**fields, "created_at": timezone.now()},
+        )
+        audit_append(
+            action="exchange.service_registered" if created else "exchange.service_changed",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=SERVICE_OBJECT,
+            object_id=service.pk,
+            details={
+                "service": protocol.service_path(provider.department.credit_code, provider.code, code),
+                "kind": kind,
+                "resource_code": resource_code,
+            },
+            department_code=provider.department.code,
+        )
+    return service
+
+
+def grant_rate_limit_set(*, acting_user: User, grant: Grant, per_minute: int) -> GrantRateLimit:
+    """Set the requests per minute ``grant`` allows (the provider department's administrators, system
+    administrators)."""
+    allowed = user_has_permission(acting_user, Permission.MANAGE_SYSTEM) or user_has_permission(
+        acting_user, Permission.MANAGE_DEPARTMENT, department_code=grant.provider.code
+    )
+    if not allowed:
+        raise permission_denied(
+            acting_user, Permission.MANAGE_DEPARTMENT, object_type="catalog_grant", object_id=str(grant.pk)
+        )
+    if per_minute < 1 or per_minute > 1_000_000:
+        raise RuleViolation(
+            "rate_invalid",
+            "每分钟次数须在 1 到 1,000,000 之间。",
+            "Between 1 and 1,000,000 per minute.",
+            field="per_minute",
+        )
+    with transaction.atomic():
+        limit, _ = GrantRateLimit.objects.update_or_create(
+            grant=grant,
+            defaults={"per_minute": per_minute, "updated_at": timezone.now(), "updated_by": acting_user},
+        )
+        audit_append(
+            action="exchange.rate_limit_set",
+            acting_user=acting_user,
+            object_type="catalog_grant",
+            object_id=grant.pk,
+            details={"per_minute": per_minute},
+            department_code=grant.provider.code,
+        )
+    return limit

@@ -1,0 +1,232 @@
+"""The exchange API (/api/v1/exchange/...): discovery metaservices (public) and key administration.
+
+Discovery is public and unsigned, like the resource catalog it mirrors: it lists members, their subsystems
+and services, a service's OpenAPI document and the subsystems' verifying keys (what a client needs to check
+signed responses), never data. Key administration is for the owning department's administrators and system
+administrators: 401 without a caller, 403 for any other role (audited, nothing changed).
+"""
+
+# No ``from __future__ import annotations``: Ninja reads the endpoint annotations at runtime.
+
+import base64
+from typing import Any, cast
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from onewindow.accounts.api_auth import api_auth
+from onewindow.accounts.models import User
+from onewindow.accounts.schemas import ErrorOut, ErrorWithFieldsOut
+from onewindow.exchange import actions, protocol, selectors
+from onewindow.exchange.models import Service, SubsystemKey
+
+router = Router(tags=["exchange"])
+
+_ERRORS: dict[int, Any] = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorWithFieldsOut,
+}
+
+
+class MemberOut(Schema):
+    member: str
+    credit_code: str
+    department_code: str
+    name: str
+    name_en: str
+
+
+class SubsystemOut(Schema):
+    subsystem: str
+    code: str
+    name: str
+
+
+class ServiceOut(Schema):
+    service: str
+    code: str
+    name: str
+    name_en: str
+    kind: str
+    resource_code: str
+    openapi_url: str
+
+
+class KeyOut(Schema):
+    key_id: str
+    subsystem: str
+    algorithm: str
+    status: str
+    public_key_der_base64: str
+    certificate_der_base64: str
+    certificate_serial: str
+    created_at: str
+    retired_at: str | None
+    revoked_at: str | None
+
+
+class KeyIssueIn(Schema):
+    algorithm: str = "SM2-SM3"
+
+
+class KeyRevokeIn(Schema):
+    reason: str
+
+
+def _member_out(member: Any) -> dict[str, Any]:
+    return {
+        "member": f"{protocol.COUNTRY}/{protocol.MEMBER_CLASS}/{member.credit_code}",
+        "credit_code": member.credit_code,
+        "department_code": member.code,
+        "name": member.name,
+        "name_en": member.name_en,
+    }
+
+
+def _service_out(service: Service) -> dict[str, Any]:
+    path = protocol.service_path(service.provider.department.credit_code, service.provider.code, service.code)
+    return {
+        "service": path,
+        "code": service.code,
+        "name": service.name,
+        "name_en": service.name_en,
+        "kind": service.kind,
+        "resource_code": service.resource_code,
+        "openapi_url": f"/api/v1/exchange/meta/services/{path}/openapi",
+    }
+
+
+def key_out(key: SubsystemKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "subsystem": protocol.subsystem_path(key.system.department.credit_code, key.system.code),
+        "algorithm": key.algorithm,
+        "status": key.status,
+        "public_key_der_base64": base64.b64encode(bytes(key.public_key_der)).decode("ascii"),
+        "certificate_der_base64": base64.b64encode(bytes(key.certificate_der)).decode("ascii"),
+        "certificate_serial": key.certificate_serial,
+        "created_at": key.created_at.isoformat(),
+        "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+# --- Discovery (public) ----------------------------------------------------------------------------------
+
+
+@router.get("/meta/members", response=list[MemberOut], summary="List members (departments with subsystems)")
+def members_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_member_out(member) for member in selectors.members()]
+
+
+@router.get(
+    "/meta/members/{credit_code}/subsystems",
+    response={200: list[SubsystemOut], 404: ErrorOut},
+    summary="A member's subsystems",
+)
+def member_subsystems(request: HttpRequest, credit_code: str) -> list[dict[str, Any]]:
+    member = selectors.member_by_code(credit_code)
+    return [
+        {
+            "subsystem": protocol.subsystem_path(member.credit_code, system.code),
+            "code": system.code,
+            "name": system.name,
+        }
+        for system in selectors.member_subsystems(member)
+    ]
+
+
+@router.get(
+    "/meta/members/{credit_code}/services",
+    response={200: list[ServiceOut], 404: ErrorOut},
+    summary="A member's services",
+)
+def member_services(request: HttpRequest, credit_code: str) -> list[dict[str, Any]]:
+    member = selectors.member_by_code(credit_code)
+    return [_service_out(service) for service in selectors.member_services(member)]
+
+
+@router.get(
+    "/meta/services/CN/GOV/{credit_code}/{subsystem}/{code}/openapi",
+    response={200: dict[str, Any], 404: ErrorOut},
+    summary="A service's OpenAPI document",
+)
+def service_openapi(request: HttpRequest, credit_code: str, subsystem: str, code: str) -> dict[str, Any]:
+    service = selectors.service_by_path(credit_code, subsystem, code)
+    if service.openapi:
+        return dict(service.openapi)
+    path = protocol.service_path(credit_code, subsystem, code)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": service.name, "version": "1"},
+        "paths": {
+            f"{protocol.PATH_PREFIX}{path}": {
+                "post": {
+                    "summary": service.name_en or service.name,
+                    "description": "Signed exchange call (docs/exchange.md). Body: {query, items?}.",
+                    "responses": {"200": {"description": "Signed answer with the granted data items."}},
+                }
+            }
+        },
+    }
+
+
+@router.get(
+    "/meta/members/{credit_code}/subsystems/{subsystem}/keys",
+    response=list[KeyOut],
+    summary="A subsystem's verifying keys (active and retired) with their certificates",
+)
+def subsystem_keys(request: HttpRequest, credit_code: str, subsystem: str) -> list[dict[str, Any]]:
+    return [
+        key_out(key)
+        for key in selectors.subsystem_public_keys(credit_code, subsystem).select_related(
+            "system__department"
+        )
+    ]
+
+
+# --- Key administration -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/systems/{code}/keys",
+    auth=api_auth,
+    response={200: list[KeyOut], **_ERRORS},
+    summary="A subsystem's keys, every status (its department's administrators, system administrators)",
+)
+def system_keys(request: HttpRequest, code: str) -> list[dict[str, Any]]:
+    user = cast(User, request.user)
+    system = selectors.system_for_key_admin(user, code)
+    return [
+        key_out(key) for key in selectors.keys_for_admin(user, system).select_related("system__department")
+    ]
+
+
+@router.post(
+    "/systems/{code}/keys",
+    auth=api_auth,
+    response={201: KeyOut, **_ERRORS},
+    summary="Issue the subsystem's next key (rotation: the active one is retired and still verifies)",
+)
+def system_key_issue(request: HttpRequest, code: str, payload: KeyIssueIn) -> Status[dict[str, Any]]:
+    user = cast(User, request.user)
+    system = selectors.system_for_key_admin(user, code)
+    return Status(
+        201,
+        key_out(actions.subsystem_key_issue(acting_user=user, system=system, algorithm=payload.algorithm)),
+    )
+
+
+@router.post(
+    "/keys/{key_id}/revoke",
+    auth=api_auth,
+    response={200: KeyOut, **_ERRORS},
+    summary="Revoke a key at once (it verifies nothing from now on)",
+)
+def key_revoke(request: HttpRequest, key_id: str, payload: KeyRevokeIn) -> dict[str, Any]:
+    user = cast(User, request.user)
+    key = selectors.key_for_admin(user, key_id)
+    return key_out(actions.subsystem_key_revoke(acting_user=user, key=key, reason=payload.reason))
