@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
 from onewindow.accounts.models import User
@@ -80,3 +84,33 @@ def deliveries_for_user(
     if status:
         rows = rows.filter(status=status)
     return rows.order_by("-event_created_at", "-pk")
+
+
+@dataclass
+class SubscriptionCounts:
+    """A subscription's deliveries by status and its last delivery (the admin page; metadata only)."""
+
+    pending: int = 0
+    delivered: int = 0
+    dead: int = 0
+    last_delivered_at: datetime | None = None
+
+
+def subscription_counts(subscriptions: Sequence[Subscription]) -> dict[int, SubscriptionCounts]:
+    """Counts of the given (already access-checked) subscriptions, from one grouped query."""
+    counts = {subscription.pk: SubscriptionCounts() for subscription in subscriptions}
+    rows = (
+        Delivery.objects.filter(subscription__in=list(counts))
+        .values_list("subscription_id", "status")
+        .order_by()
+        .annotate(count=Count("id"), last=Max("delivered_at"))
+    )
+    for subscription_id, status, count, last in rows:
+        entry = counts[subscription_id]
+        if status == DeliveryStatus.DELIVERED:
+            entry.delivered, entry.last_delivered_at = count, last
+        elif status == DeliveryStatus.DEAD:
+            entry.dead = count
+        else:
+            entry.pending = count
+    return counts

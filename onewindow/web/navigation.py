@@ -298,6 +298,13 @@ TILES: dict[str, tuple[Tile, ...]] = {
             Permission.MANAGE_DEPARTMENT,
         ),
         _tile(
+            _("Event subscriptions"),
+            _("Your departments' subscriptions to registry events: backlog, dead letters and replay."),
+            ("pubsub:subscriptions", "/exchange/subscriptions/"),
+            Permission.MANAGE_DEPARTMENT,
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
             _("Service guides"),
             _("Every published service: materials, time limits, fees and legal basis."),
             ("services:catalogue", "/services/"),

@@ -459,3 +459,39 @@ def _catalog_system(role_users: dict[str, Any]) -> str:
 
 
 AXE_EXTRA_URLS.extend([_catalog_resource, _catalog_share_form, _catalog_share_request, _catalog_system])
+
+
+# --- Event subscriptions (issue #8): a TDEPT subscription's page with one dead letter and its replay button.
+# /exchange/subscriptions/ is also swept, as discovered.
+
+
+def _pubsub_subscription(role_users: dict[str, Any]) -> str:
+    from django.db import transaction
+
+    from onewindow.outbox.actions import outbox_append
+    from onewindow.pubsub.actions import subscription_create
+    from onewindow.pubsub.backends.database import DatabaseBackend
+    from onewindow.pubsub.models import Delivery, DeliveryStatus
+
+    subscription, _ = subscription_create(
+        acting_user=None,
+        department_code="TDEPT",
+        code="tdept-axe",
+        name="无障碍测试订阅",
+        topics=["entity.*"],
+        mode="pull",
+    )
+    with transaction.atomic():
+        outbox_append(
+            topic="entity.registered",
+            key="91350100M000100Y43",
+            payload={"credit_code": "91350100M000100Y43", "registration_authority": "TDEPT"},
+        )
+    DatabaseBackend().publish(limit=10)
+    Delivery.objects.filter(subscription=subscription).update(
+        status=DeliveryStatus.DEAD, attempts=8, last_error="http_500"
+    )
+    return f"/exchange/subscriptions/{subscription.code}/"
+
+
+AXE_EXTRA_URLS.append(_pubsub_subscription)
