@@ -463,13 +463,15 @@ REGISTRY_FIELD_ACCESS = _registry_field_access()
 
 
 # --- Electronic seals: platform CA, departments' keys (docs/signatures.md) ------------------------------
-def _seal_master_keys() -> tuple[dict[str, bytes], bool]:
-    """The master keys that encrypt the seals' private keys (id -> 32 bytes, current first), and whether
-    they are the development default derived from ``SECRET_KEY`` (refused in production when used).
+def _key_ring(
+    variable: str, *, default_id: str, label: str, derivation: bytes
+) -> tuple[dict[str, bytes], bool]:
+    """Keys of 32 bytes (id -> key, current first) from ``variable`` and whether they are the development
+    default derived from ``SECRET_KEY`` with ``derivation`` (refused in production by a deployment check).
 
-    ``ONEWINDOW_SEAL_MASTER_KEY`` holds one base64 key (id ``ONEWINDOW_SEAL_MASTER_KEY_ID``); its ``_FILE``
-    form may instead hold a key ring ``{"current": "m2", "keys": {"m1": "<b64>", "m2": "<b64>"}}`` so keys
-    sealed under an older master key stay usable until ``seals_rotate_master_key`` has re-encrypted them.
+    ``variable`` holds one base64 key (id from ``<variable>_ID``, default ``default_id``); its ``_FILE`` form
+    may instead hold a key ring ``{"current": "<id>", "keys": {"<id>": "<base64>", ...}}`` so that values
+    sealed under an older key stay readable until they are re-encrypted. ``label`` names the keys in errors.
     """
     import base64
     import binascii
@@ -491,30 +493,42 @@ def _seal_master_keys() -> tuple[dict[str, bytes], bool]:
 
     def key_id(value: object) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
-            message = f"seal master key ids are 1-32 letters, digits, '-' or '_', got {value!r}"
+            message = f"{label} ids are 1-32 letters, digits, '-' or '_', got {value!r}"
             raise ValueError(message)
         return value
 
-    configured = env_str("ONEWINDOW_SEAL_MASTER_KEY")  # or the content of ONEWINDOW_SEAL_MASTER_KEY_FILE
+    configured = env_str(variable)  # or the content of <variable>_FILE
     if not configured:
-        derived = hmac.new(SECRET_KEY.encode(), b"onewindow.seals.master-key", hashlib.sha256).digest()
-        return {"dev": derived}, True
+        return {"dev": hmac.new(SECRET_KEY.encode(), derivation, hashlib.sha256).digest()}, True
     if configured.lstrip().startswith("{"):
         ring = json.loads(configured)
         if not isinstance(ring, dict) or not isinstance(ring.get("keys"), dict):
-            message = 'the seal master key file must be {"current": "<id>", "keys": {"<id>": "<base64>"}}'
+            message = f'the {label} file must be {{"current": "<id>", "keys": {{"<id>": "<base64>"}}}}'
             raise ValueError(message)
         current = key_id(ring.get("current"))
-        keys = {
-            key_id(name): key_bytes(f"seal master key {name!r}", value)
-            for name, value in ring["keys"].items()
-        }
+        keys = {key_id(name): key_bytes(f"{label} {name!r}", value) for name, value in ring["keys"].items()}
         if current not in keys:
-            message = f"the seal master key ring names current key {current!r} but holds no such key"
+            message = f"the {label} ring names current key {current!r} but holds no such key"
             raise ValueError(message)
         return {current: keys[current]} | keys, False
-    current = key_id(env_str("ONEWINDOW_SEAL_MASTER_KEY_ID", "m1"))
-    return {current: key_bytes("ONEWINDOW_SEAL_MASTER_KEY", configured)}, False
+    current = key_id(env_str(f"{variable}_ID", default_id))
+    return {current: key_bytes(variable, configured)}, False
+
+
+def _seal_master_keys() -> tuple[dict[str, bytes], bool]:
+    """The master keys that encrypt the seals' private keys (id -> 32 bytes, current first), and whether
+    they are the development default derived from ``SECRET_KEY`` (refused in production when used).
+
+    ``ONEWINDOW_SEAL_MASTER_KEY`` holds one base64 key (id ``ONEWINDOW_SEAL_MASTER_KEY_ID``); its ``_FILE``
+    form may instead hold a key ring ``{"current": "m2", "keys": {"m1": "<b64>", "m2": "<b64>"}}`` so keys
+    sealed under an older master key stay usable until ``seals_rotate_master_key`` has re-encrypted them.
+    """
+    return _key_ring(
+        "ONEWINDOW_SEAL_MASTER_KEY",
+        default_id="m1",
+        label="seal master key",
+        derivation=b"onewindow.seals.master-key",
+    )
 
 
 SEAL_MASTER_KEYS, SEAL_MASTER_KEY_DEVELOPMENT_DEFAULT = _seal_master_keys()
@@ -556,50 +570,12 @@ def _messagelog_keys() -> tuple[dict[str, bytes], bool]:
     ``ONEWINDOW_MESSAGELOG_KEY`` holds one base64 key (id ``ONEWINDOW_MESSAGELOG_KEY_ID``); its ``_FILE`` form
     may instead hold a key ring ``{"current": "l2", "keys": {"l1": "<b64>", "l2": "<b64>"}}``.
     """
-    import base64
-    import binascii
-    import hashlib
-    import hmac
-    import json
-    import re
-
-    def key_bytes(name: str, value: object) -> bytes:
-        try:
-            raw = base64.b64decode(str(value).strip().replace("-", "+").replace("_", "/"), validate=True)
-        except binascii.Error:
-            message = f"{name} must be base64"
-            raise ValueError(message) from None
-        if len(raw) != 32:
-            message = f"{name} must decode to exactly 32 bytes, got {len(raw)}"
-            raise ValueError(message)
-        return raw
-
-    def key_id(value: object) -> str:
-        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", value):
-            message = f"message log key ids are 1-32 letters, digits, '-' or '_', got {value!r}"
-            raise ValueError(message)
-        return value
-
-    configured = env_str("ONEWINDOW_MESSAGELOG_KEY")  # or the content of ONEWINDOW_MESSAGELOG_KEY_FILE
-    if not configured:
-        derived = hmac.new(SECRET_KEY.encode(), b"onewindow.messagelog.payload-key", hashlib.sha256).digest()
-        return {"dev": derived}, True
-    if configured.lstrip().startswith("{"):
-        ring = json.loads(configured)
-        if not isinstance(ring, dict) or not isinstance(ring.get("keys"), dict):
-            message = 'the message log key file must be {"current": "<id>", "keys": {"<id>": "<base64>"}}'
-            raise ValueError(message)
-        current = key_id(ring.get("current"))
-        keys = {
-            key_id(name): key_bytes(f"message log key {name!r}", value)
-            for name, value in ring["keys"].items()
-        }
-        if current not in keys:
-            message = f"the message log key ring names current key {current!r} but holds no such key"
-            raise ValueError(message)
-        return {current: keys[current]} | keys, False
-    current = key_id(env_str("ONEWINDOW_MESSAGELOG_KEY_ID", "l1"))
-    return {current: key_bytes("ONEWINDOW_MESSAGELOG_KEY", configured)}, False
+    return _key_ring(
+        "ONEWINDOW_MESSAGELOG_KEY",
+        default_id="l1",
+        label="message log key",
+        derivation=b"onewindow.messagelog.payload-key",
+    )
 
 
 MESSAGELOG_KEYS, MESSAGELOG_KEYS_DEVELOPMENT_DEFAULT = _messagelog_keys()
