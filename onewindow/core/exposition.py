@@ -79,10 +79,23 @@ def process_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+# Other apps' collectors read from the database at scrape time (e.g. pub/sub backlogs): served next to
+# DatabaseCollector, so they are on /metrics with and without PROMETHEUS_MULTIPROC_DIR.
+_SCRAPE_TIME_COLLECTORS: list[Collector] = []
+
+
+def scrape_time_collector_register(collector: Collector) -> None:
+    """Serve ``collector`` (database gauges computed at scrape time) on /metrics (an app's ``ready``)."""
+    if collector not in _SCRAPE_TIME_COLLECTORS:
+        _SCRAPE_TIME_COLLECTORS.append(collector)
+
+
 def metrics_exposition() -> tuple[bytes, str]:
     """The text exposition of the process metrics followed by the database gauges, and its content type."""
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector())
+    for collector in _SCRAPE_TIME_COLLECTORS:
+        database.register(collector)
     return generate_latest(process_registry()) + generate_latest(database), CONTENT_TYPE_LATEST
 
 

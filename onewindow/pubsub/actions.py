@@ -10,10 +10,10 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from onewindow.accounts.models import User
 from onewindow.accounts.permissions import permission_denied
@@ -25,7 +25,8 @@ from onewindow.organisations.models import Department
 from onewindow.outbox.models import OutboxEvent
 from onewindow.pubsub.filters import filters_check, topics_check
 from onewindow.pubsub.models import Delivery, DeliveryMode, DeliveryStatus, Subscription
-from onewindow.pubsub.queue import deliveries_claim, deliveries_succeeded
+from onewindow.pubsub.protection import host_refused, secret_seal
+from onewindow.pubsub.queue import CLAIMED_FIELDS, deliveries_claim, deliveries_record, deliveries_requeue
 from onewindow.pubsub.selectors import administered_departments, may_manage
 
 OBJECT_TYPE = "subscription"
@@ -74,6 +75,21 @@ def _check_webhook(url: str, errors: list[FieldError]) -> str:
                 "webhook_url_invalid",
                 "推送模式须填写有效的 https 回调地址。",
                 "Push delivery needs a valid https webhook URL.",
+            )
+        )
+        return url
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    if not host or host_refused(host):
+        errors.append(
+            FieldError(
+                "webhook_url",
+                "webhook_url_not_public",
+                "回调地址须为公网地址：不接受本机、内网、链路本地等地址。",
+                "The webhook must be a public address: loopback, private and link-local addresses are "
+                "refused.",
             )
         )
     return url
@@ -150,7 +166,7 @@ def subscription_create(
                 filters=checked_filters,
                 mode=mode,
                 webhook_url=webhook_url,
-                secret=secret,
+                secret=secret_seal(secret, subscription_code=code),
                 max_attempts=attempts,
                 created_by=acting_user,
             )
@@ -191,8 +207,9 @@ def subscription_secret_rotate(*, acting_user: User | None, subscription: Subscr
         )
     secret = secrets.token_hex(32)
     with transaction.atomic():
-        Subscription.objects.filter(pk=subscription.pk).update(secret=secret)
-        subscription.secret = secret
+        sealed = secret_seal(secret, subscription_code=subscription.code)
+        Subscription.objects.filter(pk=subscription.pk).update(secret=sealed)
+        subscription.secret = sealed
         _audit(acting_user, "pubsub.subscription_secret_rotated", subscription, {})
     return secret
 
@@ -214,16 +231,17 @@ def event_ids_check(event_ids: Sequence[str]) -> list[uuid.UUID]:
 def deliveries_replay(
     *, acting_user: User | None, subscription: Subscription, event_ids: Sequence[str] | None = None
 ) -> int:
-    """Put dead letters back in the queue (all of the subscription's, or those of ``event_ids``)."""
+    """Put dead letters back in the queue (all of the subscription's, or those of ``event_ids``).
+
+    Each goes back to its key's queue with its attempts reset: its key's head if the key has none, else
+    next after the head (docs/pubsub.md "Per-key ordering").
+    """
     _require_manager(acting_user, subscription.department.code, subscription.code)
-    now = timezone.now()
     with transaction.atomic():
         dead = Delivery.objects.filter(subscription=subscription, status=DeliveryStatus.DEAD)
         if event_ids is not None:
             dead = dead.filter(event_id__in=event_ids_check(event_ids))
-        count = dead.update(
-            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, leased_until=None, dead_at=None
-        )
+        count = deliveries_requeue(dead)
         _audit(
             acting_user,
             "pubsub.deliveries_replayed",
@@ -246,8 +264,9 @@ def deliveries_pull(*, acting_user: User, subscription: Subscription, limit: int
             "This subscription is delivered by webhook.",
             status=409,
         )
-    claimed = deliveries_claim(subscriptions=[subscription], limit=max(1, min(limit, PULL_MAX)))
+    # The leases and their audit record commit together.
     with transaction.atomic():
+        claimed = deliveries_claim(subscriptions=[subscription], limit=max(1, min(limit, PULL_MAX)))
         _audit(acting_user, "pubsub.deliveries_pulled", subscription, {"count": len(claimed)})
     events = OutboxEvent.objects.in_bulk([d.event_id for d in claimed])
     for delivery in claimed:
@@ -260,7 +279,7 @@ def deliveries_acknowledge(*, acting_user: User, subscription: Subscription, eve
     _require_subscriber(acting_user, subscription)
     with transaction.atomic():
         rows = list(
-            Delivery.objects.filter(
+            Delivery.objects.only(*CLAIMED_FIELDS).filter(
                 subscription=subscription,
                 event_id__in=event_ids_check(event_ids),
                 status__in=[DeliveryStatus.PENDING, DeliveryStatus.DEAD],
@@ -268,7 +287,7 @@ def deliveries_acknowledge(*, acting_user: User, subscription: Subscription, eve
         )
         for row in rows:
             row.subscription = subscription
-        count = deliveries_succeeded(rows)
+        count = deliveries_record(delivered=rows).delivered
         _audit(acting_user, "pubsub.deliveries_acknowledged", subscription, {"count": count})
     return count
 

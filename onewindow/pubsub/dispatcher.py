@@ -2,27 +2,30 @@
 
 Run by ``manage.py pubsub_dispatch`` (``--loop`` for a long-running process; several may run at once)
 and every minute by the scheduler (``pubsub.schedules``). Pull subscriptions are served by the API.
+
+A round, in batches: fan out (or publish to and ingest from NATS) up to ``PUBSUB_BATCH_SIZE`` events;
+claim up to that many due heads per push subscription and POST them concurrently
+(``PUBSUB_PUSH_CONCURRENCY`` at once; a batch holds one delivery per key, so a key's events still go one
+after the other); record all outcomes in one transaction; dead-letter leases that ran out on their last
+attempt.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection
 
 from onewindow.core.logging import get_logger
+from onewindow.outbox.models import OutboxEvent
 from onewindow.pubsub import metrics
 from onewindow.pubsub.backends import Backend, backend_from_settings
 from onewindow.pubsub.models import DeliveryMode, Subscription
-from onewindow.pubsub.queue import (
-    backlog,
-    deliveries_claim,
-    deliveries_expired_dead,
-    deliveries_succeeded,
-    delivery_failed,
-)
+from onewindow.pubsub.queue import backlog, deliveries_claim, deliveries_expired_dead, deliveries_record
 from onewindow.pubsub.webhook import webhook_send
 
 logger = get_logger(__name__)
@@ -41,36 +44,50 @@ class DispatchResult:
         return bool(self.published or self.ingested or self.delivered or self.failed)
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The process's webhook senders (threads; each keeps its own connections)."""
+    global _pool
+    size = max(1, settings.PUBSUB_PUSH_CONCURRENCY)
+    with _pool_lock:
+        if _pool is None or _pool._max_workers != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="pubsub-push")
+        return _pool
+
+
 def push_deliver(*, limit: int) -> DispatchResult:
-    """Send one batch of due push deliveries and record the outcomes."""
+    """Send one batch of due push deliveries concurrently and record the outcomes in one transaction."""
     result = DispatchResult()
-    subscriptions = list(Subscription.objects.filter(active=True, mode=DeliveryMode.PUSH))
+    subscriptions = list(Subscription.objects.filter(active=True, mode=DeliveryMode.PUSH).order_by("pk"))
     claimed = deliveries_claim(subscriptions=subscriptions, limit=limit)
     if not claimed:
         return result
-    from onewindow.outbox.models import OutboxEvent
-
     events = OutboxEvent.objects.in_bulk([d.event_id for d in claimed])
-    succeeded = []
-    failures = []
     for delivery in claimed:
         delivery.event = events[delivery.event_id]
-        error = webhook_send(delivery)
-        (failures.append((delivery, error)) if error else succeeded.append(delivery))
-    with transaction.atomic():
-        result.delivered = deliveries_succeeded(succeeded)
-        for delivery, error in failures:
-            result.failed += 1
-            result.dead += delivery_failed(delivery, error) == "dead"
+    # One delivery per key in a claim: sending them at once keeps each key's order.
+    errors = list(_senders().map(webhook_send, claimed)) if len(claimed) > 1 else [webhook_send(claimed[0])]
+    outcome = deliveries_record(
+        delivered=[d for d, error in zip(claimed, errors, strict=True) if not error],
+        failed=[(d, error) for d, error in zip(claimed, errors, strict=True) if error],
+    )
+    result.delivered, result.failed, result.dead = outcome.delivered, outcome.failed, outcome.dead
     return result
 
 
 def dispatch_once(backend: Backend, *, batch: int | None = None) -> DispatchResult:
-    """One round: publish, ingest, push, dead-letter expired last attempts."""
+    """One round: publish (fan out), ingest, push, dead-letter expired last attempts."""
     size = batch or settings.PUBSUB_BATCH_SIZE
-    result = push_deliver(limit=size)
+    result = DispatchResult()
     result.published = backend.publish(limit=size)
     result.ingested = backend.ingest(limit=size)
+    pushed = push_deliver(limit=size)
+    result.delivered, result.failed, result.dead = pushed.delivered, pushed.failed, pushed.dead
     result.dead += deliveries_expired_dead()
     return result
 
@@ -87,7 +104,16 @@ def dispatch_run(*, loop: bool = False, idle_sleep: float = 0.5, broker: str | N
     total = DispatchResult()
     try:
         while True:
-            result = dispatch_once(backend)
+            try:
+                result = dispatch_once(backend)
+            except (OperationalError, InterfaceError) as error:
+                if not loop:
+                    raise
+                # A lost connection or a deadlock victim: the round rolled back; the next one retries it.
+                logger.warning("pubsub_dispatch_retry", error=type(error).__name__)
+                connection.close()
+                time.sleep(idle_sleep)
+                continue
             for name in ("published", "ingested", "delivered", "failed", "dead"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))
             if result.busy:

@@ -3,8 +3,9 @@
 Per subscription (its code and department; never payloads, keys or event ids): pending deliveries, dead
 letters and the age of the oldest pending event, from one grouped query over the pending and dead rows
 (index ``pubsub_delivery_sub_idx``; delivered rows are not counted, so the scrape stays cheap as history
-grows). Every web worker reports the same values. Registered on the process registry by
-``PubsubConfig.ready``; the dispatcher's counters (``onewindow_pubsub_delivered_total`` …) are served by
+grows). Every web worker reports the same values, with or without ``PROMETHEUS_MULTIPROC_DIR``: served by
+``onewindow.core.exposition`` next to its database gauges (registered by ``PubsubConfig.ready``); the
+dispatcher's counters (``onewindow_pubsub_delivered_total`` …) are served by
 whichever process runs the dispatcher.
 """
 
@@ -71,15 +72,12 @@ class PubsubCollector(Collector):
         yield from (pending, dead, oldest_age)
 
 
-_registered = False
-
-
 def collector_register() -> None:
-    """Register the collector on the process registry once (``PubsubConfig.ready``)."""
-    global _registered
-    if _registered:
-        return
-    from prometheus_client import REGISTRY
+    """Serve the collector on /metrics next to the core database gauges (``PubsubConfig.ready``), so it
+    is there in prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``) too."""
+    from onewindow.core.exposition import scrape_time_collector_register
 
-    REGISTRY.register(PubsubCollector())
-    _registered = True
+    scrape_time_collector_register(_COLLECTOR)
+
+
+_COLLECTOR = PubsubCollector()

@@ -5,6 +5,10 @@
   acknowledged through the API (pull).
 * :class:`Delivery` — one outbox event for one subscription: the state of record for retries, the
   dead-letter queue, replay, per-key ordering and the delivery status API, whichever backend carried it.
+* :class:`PendingKey` — one row per (subscription, key) that has pending deliveries: the row lock that
+  orders the writes changing a key's head (fan-out, completion, replay; ``pubsub.queue``).
+* :class:`StreamPosition` — how far the NATS backend has fanned out each JetStream stream, committed with
+  the delivery rows it produced.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ class Subscription(models.Model):
     filters = models.JSONField(_("filters"), default=list, blank=True)
     mode = models.CharField(_("delivery mode"), max_length=4, choices=DeliveryMode.choices)
     webhook_url = models.URLField(_("webhook URL"), max_length=500, blank=True)
-    # HMAC-SM3 key of the webhook signatures; shown once when created or rotated (docs/pubsub.md).
-    secret = models.CharField(max_length=64, blank=True)
+    # HMAC-SM3 key of the webhook signatures; shown once when created or rotated, stored encrypted
+    # (pubsub.protection; docs/pubsub.md "Webhooks").
+    secret = models.CharField(max_length=200, blank=True)
     max_attempts = models.PositiveSmallIntegerField(_("maximum attempts"), default=8)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -81,7 +86,11 @@ class Delivery(models.Model):
     publisher = models.CharField(max_length=40)
     event_created_at = models.DateTimeField()
     status = models.CharField(max_length=9, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    # The oldest pending delivery of its (subscription, key): the only one of the key that may be claimed.
+    # Meaningful while pending (a stale flag on a delivered or dead row is ignored everywhere).
+    is_head = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
+    # When it may be claimed next: after the backoff of a failed attempt, or when a claim's lease ends.
     next_attempt_at = models.DateTimeField()
     # A claimed delivery (being sent, or fetched by a pull subscriber) is invisible until then.
     leased_until = models.DateTimeField(null=True, blank=True)
@@ -98,16 +107,32 @@ class Delivery(models.Model):
         constraints = [
             # Fan-out is idempotent: a redelivered outbox or NATS message adds nothing.
             models.UniqueConstraint(fields=["subscription", "event"], name="pubsub_delivery_unique"),
+            # Per-key order: at most one head per (subscription, key).
+            models.UniqueConstraint(
+                fields=["subscription", "key"],
+                condition=Q(status="pending", is_head=True),
+                name="pubsub_delivery_one_head",
+            ),
         ]
         indexes = [
-            # The queue: only pending deliveries, per subscription and key in event order (stays small).
+            # The claim: the due heads of a subscription, oldest first. Only heads are in it, so a claim
+            # reads what it takes, however long the backlog behind the heads is.
             models.Index(
-                fields=["subscription", "key", "event_created_at", "event"],
-                condition=Q(status="pending"),
-                name="pubsub_delivery_pending_idx",
+                fields=["subscription", "next_attempt_at", "id"],
+                condition=Q(status="pending", is_head=True),
+                name="pubsub_delivery_head_idx",
             ),
+            # A key's queue: its pending deliveries in fan-out order (the next head is the first).
             models.Index(
-                fields=["next_attempt_at"], condition=Q(status="pending"), name="pubsub_delivery_due_idx"
+                fields=["subscription", "key", "id"],
+                condition=Q(status="pending"),
+                name="pubsub_delivery_key_queue_idx",
+            ),
+            # Leases that may run out on a last attempt (dead letters), a few rows at most.
+            models.Index(
+                fields=["leased_until"],
+                condition=Q(status="pending", leased_until__isnull=False),
+                name="pubsub_delivery_leased_idx",
             ),
             models.Index(
                 fields=["subscription", "status", "event_created_at"], name="pubsub_delivery_sub_idx"
@@ -117,6 +142,41 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.topic} {self.key} {self.status}"
+
+
+class PendingKey(models.Model):
+    """A (subscription, key) with pending deliveries: the lock that orders the changes of its head.
+
+    Fan-out, completion (delivered or dead) and replay of a key's deliveries lock this row first
+    (``SELECT … FOR UPDATE``, in id order), so a key never ends up with two heads or with pending
+    deliveries and none. Deleted when the key's last pending delivery completes: the table holds the keys
+    with a backlog, not every key ever seen.
+    """
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=KEY_MAX_LENGTH)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "key"], name="pubsub_pendingkey_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.key}"
+
+
+class StreamPosition(models.Model):
+    """The last JetStream sequence of a stream fanned out into delivery rows (NATS backend).
+
+    Advanced in the transaction that creates the rows, so a killed dispatcher's batch is read again from
+    here, in stream order: exactly one fan-out per message, and a key's events in the order published.
+    """
+
+    stream = models.CharField(max_length=64, primary_key=True)
+    sequence = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.stream} {self.sequence}"
 
 
 class DispatcherLock(models.Model):

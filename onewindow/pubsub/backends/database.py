@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from onewindow.pubsub.queue import (
     EventData,
     active_subscriptions,
@@ -11,6 +9,7 @@ from onewindow.pubsub.queue import (
     lock_take,
     outbox_mark_published,
     outbox_unpublished,
+    queue_transaction,
 )
 
 FAN_OUT_LOCK = "fan-out"
@@ -25,7 +24,7 @@ class DatabaseBackend:
         One dispatcher fans out at a time (the lock), so a key's events become deliveries in order; a
         crash rolls the whole batch back and the next run takes it again.
         """
-        with transaction.atomic():
+        with queue_transaction():
             if not lock_take(FAN_OUT_LOCK):
                 return 0
             events = list(outbox_unpublished(limit))

@@ -64,6 +64,12 @@ def _due_now() -> None:
     )
 
 
+def _lease_expire() -> None:
+    """The leases of every claimed delivery run out now."""
+    past = timezone.now() - timedelta(seconds=1)
+    Delivery.objects.filter(leased_until__isnull=False).update(leased_until=past, next_attempt_at=past)
+
+
 def test_each_event_reaches_only_the_matching_subscriptions_and_is_pulled_once_acknowledged(
     backend: Backend, departments: dict[str, Department], role_users: dict[str, object]
 ) -> None:
@@ -115,11 +121,11 @@ def test_an_unacknowledged_pull_is_handed_out_again_and_dies_after_the_last_atte
     admin = _admin("TAX")
     assert len(deliveries_pull(acting_user=admin, subscription=tax)) == 1
     # The lease runs out without an acknowledgement: the event comes again (at least once)
-    Delivery.objects.update(leased_until=timezone.now() - timedelta(seconds=1))
+    _lease_expire()
     (again,) = deliveries_pull(acting_user=admin, subscription=tax)
     assert (str(again.event_id), again.attempts) == (str(event.pk), 2)
     # Its last lease runs out: a dead letter
-    Delivery.objects.update(leased_until=timezone.now() - timedelta(seconds=1))
+    _lease_expire()
     dispatch_until_idle(backend)
     assert Delivery.objects.get().status == DeliveryStatus.DEAD
 
@@ -222,3 +228,25 @@ def test_a_paused_subscription_gets_no_new_events(
     entity_event()
     dispatch_until_idle(backend)
     assert not Delivery.objects.exists()
+
+
+@override_settings(PUBSUB_PUSH_CONCURRENCY=4)
+def test_pushes_go_out_concurrently_yet_each_keys_events_arrive_in_order(
+    backend: Backend, departments: dict[str, Department], receiver: Receiver
+) -> None:
+    # Given four companies with three changes each, interleaved
+    _push_subscription("tax-hook", receiver.url)
+    written: dict[str, list[str]] = {}
+    for version in (1, 2, 3):
+        for company in range(4):
+            key = f"91350100M000{company}00Y43"
+            event = entity_event(key, topic="entity.changed", version=version)
+            written.setdefault(key, []).append(str(event.pk))
+    # When the dispatcher sends them with four webhook requests in flight at once
+    result = dispatch_until_idle(backend)
+    # Then all arrived, and each company's changes in the order they were made
+    assert result.delivered == 12
+    arrived: dict[str, list[str]] = {}
+    for request in receiver.requests:
+        arrived.setdefault(request["json"]["key"], []).append(request["headers"]["X-OneWindow-Event-Id"])
+    assert arrived == written

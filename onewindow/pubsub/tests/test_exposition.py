@@ -7,6 +7,7 @@ Issue #8 item 9 (monitoring: backlog per subscription, never payloads); GB/T 222
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,9 +69,37 @@ def test_metrics_show_backlog_and_dead_letters_per_subscription(departments: dic
     assert _value(text, "onewindow_pubsub_oldest_pending_age_seconds", "tax-entities") >= 0
     assert _value(text, "onewindow_pubsub_pending", "qi-person") == 0
     assert _value(text, "onewindow_pubsub_oldest_pending_age_seconds", "qi-person") == 0
+    assert text.count("# TYPE onewindow_pubsub_pending gauge") == 1
     # and no key or payload appears
     assert "91350100M000100Y43" not in text
     assert "福州测试有限公司" not in text
+
+
+@override_settings(METRICS_ALLOWED_IPS=["127.0.0.1"], METRICS_TOKEN="")
+def test_the_gauges_are_served_in_multiprocess_mode_too(
+    departments: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # given gunicorn workers aggregating their metrics through files (prometheus_client multiprocess mode)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    subscription_create(
+        acting_user=None,
+        department_code="TAX",
+        code="tax-entities",
+        name="税务",
+        topics=["entity.*"],
+        mode="pull",
+    )
+    entity_event("91350100M000100Y43")
+    dispatch_until_idle(DatabaseBackend())
+
+    # when the monitoring system scrapes /metrics
+    text = Client().get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+
+    # then the backlog read from the database is there, once, next to the core database gauges
+    assert _value(text, "onewindow_pubsub_pending", "tax-entities") == 1
+    assert _value(text, "onewindow_pubsub_dead_letters", "tax-entities") == 0
+    assert text.count("# TYPE onewindow_pubsub_pending gauge") == 1
+    assert "onewindow_metrics_database_up 1.0" in text
 
 
 @override_settings(METRICS_ALLOWED_IPS=["127.0.0.1"], METRICS_TOKEN="")
