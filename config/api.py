@@ -79,3 +79,11 @@ api.add_router("/exchange/log", messagelog_router)  # /api/v1/exchange/log (docs
 from onewindow.exchange.api import router as exchange_router  # noqa: E402
 
 api.add_router("/exchange/", exchange_router)  # /api/v1/exchange/meta/..., key administration
+
+from onewindow.exchange.api_adapter import router as exchange_adapter_router  # noqa: E402
+
+api.add_router("/exchange/", exchange_adapter_router)  # /api/v1/exchange/meta/gateway/keys, keys/register
+
+from onewindow.federation.api import router as federation_router  # noqa: E402
+
+api.add_router("/federation/", federation_router)  # /api/v1/federation/... (docs/federation.md)

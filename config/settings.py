@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "onewindow.pubsub",
     "onewindow.messagelog",
     "onewindow.exchange",
+    "onewindow.federation",
     "onewindow.notifications",
     "onewindow.web",
     "onewindow.demo",
@@ -145,6 +146,9 @@ else:
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")}
             if env_bool("ONEWINDOW_TEST_SQLITE_FILE", default=False)
             else {},
+            # Kept open like PostgreSQL's: opening a file database (and its PRAGMAs) on every request, and
+            # the WAL checkpoint when the last connection closes, cost more than a signed exchange call.
+            "CONN_MAX_AGE": env_int("ONEWINDOW_DB_CONN_MAX_AGE", default=60),
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -606,6 +610,10 @@ PUBSUB_BACKOFF_SECONDS = env_int("ONEWINDOW_PUBSUB_BACKOFF_SECONDS", default=10)
 PUBSUB_LEASE_SECONDS = env_int("ONEWINDOW_PUBSUB_LEASE_SECONDS", default=60)
 PUBSUB_WEBHOOK_TIMEOUT_SECONDS = env_int("ONEWINDOW_PUBSUB_WEBHOOK_TIMEOUT", default=10)
 PUBSUB_BATCH_SIZE = env_int("ONEWINDOW_PUBSUB_BATCH_SIZE", default=500)
+# Webhook POSTs the dispatcher has in flight at once (one per key: a key's events still go in order).
+PUBSUB_PUSH_CONCURRENCY = env_int("ONEWINDOW_PUBSUB_PUSH_CONCURRENCY", default=8)
+# Webhooks on loopback, private or link-local addresses (refused in production unless set: SSRF guard).
+PUBSUB_ALLOW_PRIVATE_WEBHOOKS = env_bool("ONEWINDOW_PUBSUB_ALLOW_PRIVATE_WEBHOOKS", default=not PRODUCTION)
 PUBSUB_DISPATCH_INTERVAL_SECONDS = env_int("ONEWINDOW_PUBSUB_DISPATCH_INTERVAL", default=60)
 
 
@@ -619,3 +627,25 @@ EXCHANGE_CIRCUIT_FAILURES = max(1, env_int("ONEWINDOW_EXCHANGE_CIRCUIT_FAILURES"
 EXCHANGE_CIRCUIT_COOLDOWN_SECONDS = max(1, env_int("ONEWINDOW_EXCHANGE_CIRCUIT_COOLDOWN_SECONDS", default=30))
 # First retry delay of an external call in milliseconds; doubles per retry.
 EXCHANGE_RETRY_BACKOFF_SECONDS = max(0, env_int("ONEWINDOW_EXCHANGE_RETRY_BACKOFF_MS", default=100)) / 1000
+
+
+# --- Federation: two or more OneWindow nodes exchanging calls and events (docs/federation.md) ------------
+# This node's instance id, e.g. CN-35 (a province) or CN-3501 (a city); empty: no federation.
+FEDERATION_INSTANCE = env_str("ONEWINDOW_FEDERATION_INSTANCE")
+# Seconds this node waits for a peer's answer (forwarded calls, event fetches, discovery).
+FEDERATION_TIMEOUT_SECONDS = max(1, env_int("ONEWINDOW_FEDERATION_TIMEOUT", default=10))
+# How often the scheduler takes in the peers' events, and refreshes the peers' members and services.
+FEDERATION_SYNC_INTERVAL_SECONDS = env_int("ONEWINDOW_FEDERATION_SYNC_INTERVAL", default=30)
+FEDERATION_DIRECTORY_REFRESH_SECONDS = env_int("ONEWINDOW_FEDERATION_DIRECTORY_REFRESH", default=3600)
+# Events per fetch, and how long a fetched batch waits for its acknowledgement before it is sent again.
+FEDERATION_BATCH_SIZE = max(1, env_int("ONEWINDOW_FEDERATION_BATCH_SIZE", default=200))
+FEDERATION_LEASE_SECONDS = max(1, env_int("ONEWINDOW_FEDERATION_LEASE_SECONDS", default=60))
+# How far behind its high-water mark the export scan of the outbox looks again (longest transaction).
+FEDERATION_EXPORT_LOOKBACK_SECONDS = env_int("ONEWINDOW_FEDERATION_EXPORT_LOOKBACK_SECONDS", default=600)
+# NATS for events between nodes (peers registered with the nats transport); default: the exchange broker.
+FEDERATION_NATS_URL = env_str(
+    "ONEWINDOW_FEDERATION_NATS_URL",
+    EXCHANGE_BROKER if EXCHANGE_BROKER.startswith(("nats://", "tls://")) else "",
+)
+# Stream and subject names start with this; the same on every node of the federation.
+FEDERATION_NATS_PREFIX = env_str("ONEWINDOW_FEDERATION_NATS_PREFIX", "onewindow")

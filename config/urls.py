@@ -25,5 +25,6 @@ urlpatterns = [
     path("licences/", include("onewindow.licences.urls")),  # public licence verification, revocation
     path("exchange/subscriptions/", include("onewindow.pubsub.urls")),  # event subscriptions, dead letters
     path("exchange/", include("onewindow.exchange.urls")),  # signed exchange calls
+    path("federation/", include("onewindow.federation.urls")),  # calls and events across OneWindow nodes
     path("", include("onewindow.web.urls")),
 ]

@@ -9,3 +9,9 @@ application = get_wsgi_application()
 from onewindow.core.guards import refuse_demo_accounts_in_production  # noqa: E402  (needs django.setup())
 
 refuse_demo_accounts_in_production(tolerate_unreachable_database=True)
+
+# Signed exchange calls (/exchange/v1/...) take a lean path past the middleware they do not use
+# (docs/exchange.md "Performance"); every other request goes to Django as before.
+from onewindow.exchange.wsgi import exchange_wsgi  # noqa: E402
+
+application = exchange_wsgi(application)  # type: ignore[assignment]

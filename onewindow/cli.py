@@ -177,6 +177,41 @@ def cmd_exchange_archive_log(args: argparse.Namespace, extra: list[str]) -> int:
     return _call("messagelog_archive", *arguments, *extra)
 
 
+def cmd_exchange_keys(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    arguments = [*(["--user", args.user] if args.user else []), args.keys_command]
+    if args.keys_command == "list":
+        arguments += [*([args.system] if args.system else []), *(["--json"] if args.json else [])]
+    elif args.keys_command == "issue":
+        arguments += [args.system, "--algorithm", args.algorithm]
+    else:
+        arguments += [args.key_id, "--reason", args.reason]
+    return _call("exchange_keys", *arguments)
+
+
+def cmd_exchange_conformance(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    arguments = [*([args.url] if args.url else []), *(["--system", args.system] if args.system else [])]
+    arguments += [
+        *(["--service", args.service] if args.service else []),
+        *(["--query", args.query] if args.query else []),
+    ]
+    arguments += [*(["--record"] if args.record else []), *(["--json"] if args.json else [])]
+    return _call("exchange_conformance", *arguments, "--timeout", str(args.timeout))
+
+
+def cmd_exchange_gateway_key(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    if args.gateway_key_command == "revoke":
+        return _call("exchange_gateway_key", "revoke", args.key_id, "--reason", args.reason)
+    return _call("exchange_gateway_key", args.gateway_key_command)
+
+
+def cmd_federation(args: argparse.Namespace, extra: list[str]) -> int:
+    _django_setup()
+    return _call("federation", *args.arguments, *extra)
+
+
 def cmd_calendar_import(args: argparse.Namespace, extra: list[str]) -> int:
     _django_setup()
     arguments = [args.file, *(["--year", str(args.year)] if args.year is not None else [])]
@@ -457,6 +492,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="YYYY-MM-DD or ISO 8601 time (default: ONEWINDOW_MESSAGELOG_LIVE_DAYS ago).",
     )
     archive_log.set_defaults(handler=cmd_exchange_archive_log, passthrough=True)
+    keys = exchange_commands.add_parser(
+        "keys",
+        help="List, issue (rotate) or revoke subsystem signing keys.",
+        description="Subsystem signing keys (manage.py exchange_keys): the audited actions of the pages.",
+    )
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    keys_list = keys_commands.add_parser("list", help="List keys, every status (of one subsystem).")
+    keys_list.add_argument("system", nargs="?", default="", help="Subsystem (information system) code.")
+    keys_list.add_argument("--json", action="store_true", help="Print one JSON array.")
+    keys_issue = keys_commands.add_parser("issue", help="Issue the next key; the active one is retired.")
+    keys_issue.add_argument("system", help="Subsystem (information system) code.")
+    keys_issue.add_argument("--algorithm", default="SM2-SM3", choices=["SM2-SM3", "Ed25519"])
+    keys_revoke = keys_commands.add_parser("revoke", help="Revoke a key at once (final).")
+    keys_revoke.add_argument("key_id", metavar="KEY_ID", help="The key's id.")
+    keys_revoke.add_argument("--reason", required=True, help="Why (recorded in the audit trail).")
+    for keys_command in (keys_list, keys_issue, keys_revoke):
+        keys_command.add_argument("--user", default="", help="Act as this account (default: the system).")
+        keys_command.set_defaults(handler=cmd_exchange_keys)
+
+    conformance = exchange_commands.add_parser(
+        "conformance",
+        help="Check an external system's endpoint against the exchange's rules; exit 0 only if all pass.",
+        description="Conformance check (manage.py exchange_conformance): signatures both ways, refusals in "
+        "the exchange's error format, replay and timestamp checks, metaservices. --record stores the result "
+        "on the systems register (needed to approve a planned system).",
+    )
+    conformance.add_argument("url", nargs="?", default="", metavar="URL", help="The endpoint's base URL.")
+    conformance.add_argument(
+        "--system", default="", help="Information system code (its endpoint by default)."
+    )
+    conformance.add_argument("--service", default="", help="Service code to call (default: from OpenAPI).")
+    conformance.add_argument("--query", default="", help="Query to send, a JSON object.")
+    conformance.add_argument("--record", action="store_true", help="Record the result (needs --system).")
+    conformance.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
+    conformance.add_argument("--timeout", type=float, default=10.0, help="Seconds per request (default 10).")
+    conformance.set_defaults(handler=cmd_exchange_conformance)
+    gateway_key = exchange_commands.add_parser(
+        "gateway-key",
+        help="Show, rotate or revoke the exchange gateway's signing key (what adapters verify).",
+        description="The gateway's signing key (manage.py exchange_gateway_key).",
+    )
+    gateway_key_commands = gateway_key.add_subparsers(
+        dest="gateway_key_command", required=True, metavar="COMMAND"
+    )
+    gateway_key_commands.add_parser("show", help="The active key, its certificate and the root (PEM).")
+    gateway_key_commands.add_parser("issue", help="A new key; the active one is retired.")
+    gateway_key_revoke = gateway_key_commands.add_parser("revoke", help="Revoke a key at once (final).")
+    gateway_key_revoke.add_argument("key_id", metavar="KEY_ID", help="The key's id.")
+    gateway_key_revoke.add_argument("--reason", required=True, help="Why (recorded in the audit trail).")
+    gateway_key.set_defaults(handler=cmd_exchange_gateway_key)
+
+    federation = add(
+        "federation",
+        cmd_federation,
+        "Federation with other OneWindow nodes: node, root, peer-add, peer-list, peer-revoke, refresh, "
+        "grant, sync, replay, purge (manage.py federation; docs/federation.md).",
+    )
+    federation.add_argument(
+        "arguments",
+        nargs=argparse.REMAINDER,
+        metavar="SUBCOMMAND [ARGS...]",
+        help="The federation subcommand and its arguments (try: onewindow federation --help).",
+    )
+    federation.set_defaults(passthrough=True)
 
     calendar = add("calendar", _missing_subcommand, "Working-day calendar commands.")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True, metavar="COMMAND")

@@ -324,3 +324,22 @@ def system_conformance(request: HttpRequest, system_id: int, payload: Conformanc
         report=payload.report,
     )
     return system_out(system)
+
+
+@router.post(
+    "/systems/{int:system_id}/conformance/run",
+    auth=api_auth,
+    response={200: SystemOut, **_ERRORS},
+    summary="Run the exchange's conformance check on the system's endpoint and record the result (system "
+    "administrators)",
+    description="Calls the registered endpoint as the exchange does (docs/exchange.md, Conformance check) "
+    "and records the result (`conformance_passed`, the per-check report on the system); a pass lets a "
+    "planned system be approved. 422 `endpoint_required`.",
+)
+def system_conformance_run(request: HttpRequest, system_id: int) -> dict[str, Any]:
+    from onewindow.exchange.conformance import system_conformance_run as run
+
+    user = _user(request)
+    system = _system(user, system_id)
+    recorded, _report = run(acting_user=user, system=system, timeout=5.0)
+    return system_out(systems.system_for_user(user, recorded.pk))

@@ -4,7 +4,7 @@
   owner, vendor, the resources it provides and consumes, its interconnection status, and for a planned
   system the approval that interconnection conditions (State Council 2016 No. 51 Art. 6; 国办发〔2017〕39号:
   a new system is approved only if it shares through the platform). The exchange conformance result is
-  recorded by ``catalog.systems.system_conformance_record``, which the exchange (issue #8) will call.
+  recorded by ``catalog.systems.system_conformance_record``, which the exchange's check calls.
 * :class:`ResourceQuality` — a resource's last data update and, for the built-in registry resources,
   the validity measured on the data the platform holds, with when it was measured (``catalog.quality``).
 """
@@ -73,7 +73,7 @@ class InformationSystem(models.Model):
     approved_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    # Set by the exchange's conformance check (issue #8) through ``system_conformance_record``.
+    # Set by the exchange's conformance check (``exchange.conformance``): ``system_conformance_record``.
     conformance_passed = models.BooleanField(null=True, blank=True)
     conformance_checked_at = models.DateTimeField(null=True, blank=True)
     conformance_endpoint = models.CharField(max_length=500, blank=True)

@@ -8,10 +8,11 @@ enforced by :func:`system_approve`: a planned system is approved only when
 1. every resource it provides is catalogued (an active resource of the system's own department), and
 2. its exchange endpoint passed the exchange's conformance check.
 
-The check itself comes with the exchange (issue #8). Until then its result is a field of the system that
-:func:`system_conformance_record` sets — the function #8 will call (a system job, ``acting_user=None``, or a
-system administrator recording a check made elsewhere). A result is for the endpoint it was made on: a
-system whose endpoint changed needs a new check.
+The check itself is the exchange's (``onewindow.exchange.conformance``, docs/exchange.md "Conformance
+check"); its result is a field of the system that :func:`system_conformance_record` sets — called by the
+exchange (``acting_user=None``: ``onewindow exchange conformance --record``), by a system administrator
+running the check (``POST /api/v1/catalog/systems/{id}/conformance/run``) or recording one made elsewhere.
+A result is for the endpoint it was made on: a system whose endpoint changed needs a new check.
 
 Who may: a department's administrators register their department's systems; system administrators
 register any and approve planned systems (the platform's competent authority, 大数据管理部门); the
@@ -268,7 +269,7 @@ def system_conformance_record(
     endpoint: str,
     report: Mapping[str, Any] | None = None,
 ) -> InformationSystem:
-    """Record the result of the exchange's conformance check of ``endpoint`` (issue #8 calls this).
+    """Record the result of the exchange's conformance check of ``endpoint`` (``exchange.conformance``).
 
     ``acting_user=None`` is the exchange itself; otherwise only a system administrator. A pass on the
     system's current endpoint marks it as being connected (unless it is connected already).

@@ -26,6 +26,7 @@ from onewindow.exchange import protocol
 from onewindow.exchange.certificates import subsystem_certificate_issue
 from onewindow.exchange.keystore import private_key_seal
 from onewindow.exchange.models import (
+    GatewayKey,
     GrantRateLimit,
     KeyAlgorithm,
     KeyStatus,
@@ -261,3 +262,194 @@ def grant_rate_limit_set(*, acting_user: User, grant: Grant, per_minute: int) ->
             department_code=grant.provider.code,
         )
     return limit
+
+
+# --- Keys a department generates itself; the gateway's keys (docs/exchange.md, "The adapter protocol") ---
+
+GATEWAY_KEY_OBJECT = "exchange_gateway_key"
+
+
+def subsystem_key_register(
+    *, acting_user: User | None, system: InformationSystem, certificate_request: bytes
+) -> SubsystemKey:
+    """Register a key that ``system``'s department generated itself, from a PKCS#10 certificate request
+    signed with that key (proof of possession): the platform root certifies it and it becomes the active key
+    (the previous one retires and still verifies). The private key never leaves the department, so the
+    platform cannot sign with it: refused for a subsystem whose services the platform answers itself."""
+    from django.db import IntegrityError
+
+    from onewindow.crypto.keys import load_verifier
+    from onewindow.exchange.certificates import CertificateError, certificate_request_public_key
+
+    _require_manager(acting_user, system, KEY_OBJECT)
+    try:
+        public_der, algorithm = certificate_request_public_key(certificate_request)
+    except CertificateError as error:
+        raise RuleViolation(
+            "certificate_request_invalid",
+            "证书请求无效：须为以本子系统自己的 SM2 或 Ed25519 私钥签名的 PKCS#10 证书请求。",
+            f"The certificate request is not valid: {error}.",
+            field="certificate_request",
+        ) from None
+    if Service.objects.filter(provider=system, kind=ServiceKind.BUILTIN, is_active=True).exists():
+        raise RuleViolation(
+            "key_held_by_platform",
+            "该子系统的服务由平台内置提供，其签名密钥须由平台保管。",
+            "The platform answers this subsystem's services itself (built-in), so it holds its keys.",
+            status=409,
+        )
+    key_id = load_verifier(public_der).key_id
+    already = RuleViolation(
+        "key_already_registered", "该公钥已登记。", "This public key is already registered.", status=409
+    )
+    if SubsystemKey.objects.filter(key_id=key_id).exists():
+        raise already
+    now = timezone.now()
+    certificate = subsystem_certificate_issue(
+        public_key_der=public_der,
+        department_name=system.department.name,
+        credit_code=system.department.credit_code,
+        subsystem_path=subsystem_identifier(system),
+        validity=dt.timedelta(days=int(settings.EXCHANGE_KEY_CERTIFICATE_DAYS)),
+        now=now,
+    )
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        with transaction.atomic():
+            retired = list(
+                SubsystemKey.objects.select_for_update().filter(system=system, status=KeyStatus.ACTIVE)
+            )
+            SubsystemKey.objects.filter(pk__in=[key.pk for key in retired]).update(
+                status=KeyStatus.RETIRED, retired_at=now
+            )
+            key = SubsystemKey.objects.create(
+                system=system,
+                key_id=key_id,
+                algorithm=algorithm,
+                public_key_der=public_der,
+                private_key_token="",  # held by the department only
+                certificate_der=certificate.public_bytes(Encoding.DER),
+                certificate_serial=format(certificate.serial_number, "x"),
+                status=KeyStatus.ACTIVE,
+                created_at=now,
+                created_by=acting_user,
+            )
+            audit_append(
+                action="exchange.key_registered",
+                acting_user=acting_user,
+                actor_username="" if acting_user else "system",
+                object_type=KEY_OBJECT,
+                object_id=key.key_id,
+                details={
+                    "subsystem": subsystem_identifier(system),
+                    "algorithm": algorithm,
+                    "certificate_serial": key.certificate_serial,
+                    "retired": [old.key_id for old in retired],
+                },
+                department_code=system.department.code,
+            )
+    except IntegrityError:  # the same key registered concurrently
+        raise already from None
+    return key
+
+
+def _require_system_admin(user: User | None, object_id: str) -> None:
+    if user is not None and not user_has_permission(user, Permission.MANAGE_SYSTEM):
+        raise permission_denied(
+            user, Permission.MANAGE_SYSTEM, object_type=GATEWAY_KEY_OBJECT, object_id=object_id
+        )
+
+
+def gateway_key_issue(*, acting_user: User | None) -> GatewayKey:
+    """A new SM2 key for the exchange gateway, certified by the platform root; the active one retires (still
+    verifies until revoked). System administrators, or the system on first need (``gateway_key_current``)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from onewindow.exchange.adapter import GATEWAY_IDENTITY
+    from onewindow.exchange.certificates import gateway_certificate_issue
+
+    _require_system_admin(acting_user, "")
+    now = timezone.now()
+    signer = generate_signer(Algorithm.SM2_SM3)
+    certificate = gateway_certificate_issue(
+        public_key_der=signer.public_key_der(),
+        identity=GATEWAY_IDENTITY,
+        validity=dt.timedelta(days=int(settings.EXCHANGE_KEY_CERTIFICATE_DAYS)),
+        now=now,
+    )
+    with transaction.atomic():
+        retired = list(GatewayKey.objects.select_for_update().filter(status=KeyStatus.ACTIVE))
+        GatewayKey.objects.filter(pk__in=[key.pk for key in retired]).update(
+            status=KeyStatus.RETIRED, retired_at=now
+        )
+        key = GatewayKey.objects.create(
+            key_id=signer.key_id,
+            algorithm=KeyAlgorithm.SM2,
+            public_key_der=signer.public_key_der(),
+            private_key_token=private_key_seal(signer.key_id, KeyAlgorithm.SM2, signer.private_key_der()),
+            certificate_der=certificate.public_bytes(Encoding.DER),
+            certificate_serial=format(certificate.serial_number, "x"),
+            status=KeyStatus.ACTIVE,
+            created_at=now,
+            created_by=acting_user,
+        )
+        audit_append(
+            action="exchange.gateway_key_issued",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=GATEWAY_KEY_OBJECT,
+            object_id=key.key_id,
+            details={
+                "identity": GATEWAY_IDENTITY,
+                "certificate_serial": key.certificate_serial,
+                "retired": [old.key_id for old in retired],
+            },
+        )
+    return key
+
+
+def gateway_key_current() -> GatewayKey:
+    """The gateway's active key; the first one is issued on first need (audited), as the seals do."""
+    from django.db import IntegrityError
+
+    key = GatewayKey.objects.filter(status=KeyStatus.ACTIVE).first()
+    if key is None:
+        try:
+            key = gateway_key_issue(acting_user=None)
+        except IntegrityError:  # issued meanwhile by a concurrent first call
+            key = GatewayKey.objects.get(status=KeyStatus.ACTIVE)
+    return key
+
+
+def gateway_key_revoke(*, acting_user: User | None, key_id: str, reason: str) -> GatewayKey:
+    """Revoke a gateway key at once (system administrators): the exchange stops signing with it and it leaves
+    discovery; adapters drop it at their next refresh. The next call issues a new key if it was the active."""
+    _require_system_admin(acting_user, key_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(
+            "reason_required", "注销密钥须说明理由。", "Revoking a key needs a reason.", field="reason"
+        )
+    with transaction.atomic():
+        locked = GatewayKey.objects.select_for_update().filter(key_id=key_id).first()
+        if locked is None:
+            raise RuleViolation("key_not_found", "没有该密钥。", "No such key.", status=404)
+        if locked.status == KeyStatus.REVOKED:
+            raise RuleViolation(
+                "key_already_revoked", "该密钥已注销。", "This key is already revoked.", status=409
+            )
+        locked.status = KeyStatus.REVOKED
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = acting_user
+        locked.revoke_reason = reason[:1000]
+        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoke_reason"])
+        audit_append(
+            action="exchange.gateway_key_revoked",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=GATEWAY_KEY_OBJECT,
+            object_id=locked.key_id,
+            details={"reason": reason[:200]},
+        )
+    return locked

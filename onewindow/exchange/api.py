@@ -3,7 +3,9 @@
 Discovery is public and unsigned, like the resource catalog it mirrors: it lists members, their subsystems
 and services, a service's OpenAPI document and the subsystems' verifying keys (what a client needs to check
 signed responses), never data. Key administration is for the owning department's administrators and system
-administrators: 401 without a caller, 403 for any other role (audited, nothing changed).
+administrators: 401 without a caller, 403 for any other role (audited, nothing changed). A service's
+statistics (``/services/{service id}/stats``) are for system administrators and, for their departments'
+calls, department administrators (docs/exchange.md "Monitoring").
 """
 
 # No ``from __future__ import annotations``: Ninja reads the endpoint annotations at runtime.
@@ -12,12 +14,13 @@ import base64
 from typing import Any, cast
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from onewindow.accounts.api_auth import api_auth
 from onewindow.accounts.models import User
 from onewindow.accounts.schemas import ErrorOut, ErrorWithFieldsOut
-from onewindow.exchange import actions, protocol, selectors
+from onewindow.exchange import actions, protocol, selectors, selectors_admin
 from onewindow.exchange.models import Service, SubsystemKey
 
 router = Router(tags=["exchange"])
@@ -230,3 +233,52 @@ def key_revoke(request: HttpRequest, key_id: str, payload: KeyRevokeIn) -> dict[
     user = cast(User, request.user)
     key = selectors.key_for_admin(user, key_id)
     return key_out(actions.subsystem_key_revoke(acting_user=user, key=key, reason=payload.reason))
+
+
+# --- Monitoring (docs/exchange.md "Monitoring") ------------------------------------------------------------
+
+
+class WindowStatsOut(Schema):
+    since: str
+    calls: int
+    errors: int
+    errors_by_code: dict[str, int]
+    p50_ms: float | None
+    p95_ms: float | None
+    last_call_at: str | None
+
+
+class ServiceStatsOut(Schema):
+    service: str
+    all_calls: bool
+    generated_at: str
+    windows: dict[str, WindowStatsOut]
+
+
+@router.get(
+    "/services/CN/GOV/{credit_code}/{subsystem}/{code}/stats",
+    auth=api_auth,
+    response={200: ServiceStatsOut, **_ERRORS},
+    summary="A service's calls, errors by code, p50/p95 latency and last call over the last hour and day "
+    "(system administrators; department administrators: their departments' calls)",
+)
+def service_stats(request: HttpRequest, credit_code: str, subsystem: str, code: str) -> dict[str, Any]:
+    now = timezone.now()
+    monitored = selectors_admin.service_for_monitoring(request.user, credit_code, subsystem, code, now=now)
+    return {
+        "service": monitored.stats.service_id,
+        "all_calls": monitored.all_calls,
+        "generated_at": now.isoformat(),
+        "windows": {
+            name: {
+                "since": window.since.isoformat(),
+                "calls": window.calls,
+                "errors": window.errors,
+                "errors_by_code": dict(window.error_rows),
+                "p50_ms": window.p50_ms,
+                "p95_ms": window.p95_ms,
+                "last_call_at": window.last_call_at.isoformat() if window.last_call_at else None,
+            }
+            for name, window in monitored.stats.windows.items()
+        },
+    }

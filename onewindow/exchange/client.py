@@ -9,6 +9,15 @@ Used by the tests, the benchmark and other nodes::
 
 Pure Python (``http.client``, one keep-alive connection per thread); no Django. A ``transport`` callable can
 replace HTTP (the tests pass Django's test client).
+
+Retries: a kept-alive connection the server has meanwhile closed fails only when it is used again. If it
+fails while the request is being written, the request cannot have been processed (the server had not read a
+whole request), and it is sent again as it was. If it fails after the request was written (no response), the
+server may have processed it, so the same nonce would be refused as a replay: :meth:`ExchangeClient.call`
+then signs the request again with a fresh nonce and timestamp on a new connection (the exchange's services
+are look-ups, so asking twice is safe). :meth:`ExchangeClient.send`, which sends prepared headers, never
+resends them in that case; it raises :class:`ConnectionUnsure`. A connection idle for longer than
+``idle_seconds`` (below gunicorn's keep-alive of 5 s) is not reused at all.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import datetime as dt
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +43,13 @@ Transport = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str
 
 class ResponseNotVerified(Exception):  # noqa: N818 - names what happened
     """The response's signature, digest or binding to the request does not verify."""
+
+
+class ConnectionUnsure(ConnectionError):  # noqa: N818 - names what happened
+    """A reused connection broke after the request was written: the server may have processed it."""
+
+
+_BROKEN = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
 @dataclass
@@ -64,6 +81,8 @@ class ExchangeClient:
     timeout: float = 10.0
     transport: Transport | None = None
     require_signed_response: bool = True
+    # Reuse a kept-alive connection only if it was used less than this long ago (gunicorn closes at 5 s).
+    idle_seconds: float = 4.0
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def signed_headers(
@@ -88,8 +107,11 @@ class ExchangeClient:
             payload["items"] = items
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         path = self.path_of(service)
-        headers = self.signed_headers(path, body, purpose)
-        return self.send(path, headers, body)
+        try:
+            return self.send(path, self.signed_headers(path, body, purpose), body)
+        except ConnectionUnsure:
+            # The server may have used that nonce: a new request (fresh nonce) on a new connection.
+            return self.send(path, self.signed_headers(path, body, purpose), body)
 
     def path_of(self, service: str) -> str:
         prefix = urllib.parse.urlsplit(self.base_url).path.rstrip("/")
@@ -139,28 +161,48 @@ class ExchangeClient:
             return "bad response signature"
         return ""
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection, and whether it was used before (then it may have been closed)."""
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        last_used: float = getattr(self._local, "last_used", 0.0)
+        if connection is not None and time.monotonic() - last_used > self.idle_seconds:
+            connection.close()
+            connection = None
         if connection is None:
             parts = urllib.parse.urlsplit(self.base_url)
             factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
             connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
             self._local.connection = connection
-        return connection
+            return connection, False
+        # http.client reconnects by itself after a "Connection: close" answer: then the socket is new.
+        return connection, connection.sock is not None
+
+    def _drop(self, connection: http.client.HTTPConnection) -> None:
+        connection.close()
+        self._local.connection = None
 
     def _http(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         for attempt in range(2):
-            connection = self._connection()
+            connection, reused = self._connection()
             try:
                 connection.request(method, path, body=body, headers=headers)
+            except _BROKEN:
+                # Not written whole: the server cannot have processed it. Sent again as it is, once.
+                self._drop(connection)
+                if attempt or not reused:
+                    raise
+                continue
+            try:
                 response = connection.getresponse()
                 content = response.read()
-                return response.status, dict(response.getheaders()), content
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                connection.close()
-                self._local.connection = None
-                if attempt:
-                    raise
+            except _BROKEN as error:
+                self._drop(connection)
+                if reused:
+                    message = f"the kept-alive connection broke after the request was sent: {error}"
+                    raise ConnectionUnsure(message) from error
+                raise
+            self._local.last_used = time.monotonic()
+            return response.status, dict(response.getheaders()), content
         raise RuntimeError("unreachable")  # pragma: no cover

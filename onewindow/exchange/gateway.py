@@ -20,16 +20,13 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from onewindow.applications.tracking import china_date
 from onewindow.audit.actions import audit_append
-from onewindow.catalog.models import Grant, GrantStatus, ResourceStatus
-from onewindow.catalog.selectors_sharing import grant_check
 from onewindow.crypto.sm3 import sm3_hex
-from onewindow.exchange import protocol
+from onewindow.exchange import metrics, protocol, selectors
 from onewindow.exchange.keystore import signer_for, verifier_for
 from onewindow.exchange.models import KeyStatus, Service, ServiceKind, SubsystemKey, UsedNonce
 from onewindow.exchange.providers import (
@@ -100,6 +97,8 @@ class _Exchange:
     consumer_system_code: str = ""
     consumer_department_code: str = ""
     purpose: str = ""
+    request_digest: str = ""  # SM3 hex of the body, once it matched the signed digest
+    nonce_expires_at: dt.datetime | None = None  # set once the request is authenticated: record its nonce
 
 
 class Refusal(Exception):  # noqa: N818 - a refusal with its code, turned into the error response
@@ -127,15 +126,26 @@ def _service(service_path: str) -> Service:
     parsed = protocol.parse_service_path(service_path)
     if parsed is None:
         raise Refusal("unknown_service")
-    member, subsystem, code = parsed
-    service = (
-        Service.objects.select_related("provider__department")
-        .filter(provider__department__credit_code=member, provider__code=subsystem, code=code, is_active=True)
-        .first()
-    )
+    service = selectors.service_for_call(*parsed)
     if service is None:
         raise Refusal("unknown_service")
     return service
+
+
+_NONCE_SQL = (
+    f"INSERT INTO {UsedNonce._meta.db_table} (client, nonce, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
+    "ON CONFLICT (client, nonce) DO NOTHING"
+)
+
+
+def _nonce_record(client: str, nonce: str, expires_at: dt.datetime) -> bool:
+    """Record a used nonce inside the caller's transaction; False if (client, nonce) is taken — by a committed
+    call, or by a concurrent one (PostgreSQL waits for that one's transaction; SQLite writers are serialised),
+    so of two concurrent uses exactly one records it, in any process."""
+    database = connections[DEFAULT_DB_ALIAS]
+    with database.cursor() as cursor:
+        cursor.execute(_NONCE_SQL, [client, nonce, database.ops.adapt_datetimefield_value(expires_at)])
+        return bool(cursor.rowcount == 1)
 
 
 def _authenticate(call: _Exchange, method: str, raw: Mapping[str, str], now: dt.datetime) -> None:
@@ -148,19 +158,7 @@ def _authenticate(call: _Exchange, method: str, raw: Mapping[str, str], now: dt.
     if client is None:
         raise Refusal("unknown_client")
     member, subsystem = client
-    key = (
-        SubsystemKey.objects.select_related("system__department")
-        .filter(key_id=signed.key_id)
-        .only(
-            "key_id",
-            "status",
-            "public_key_der",
-            "system__code",
-            "system__department__code",
-            "system__department__credit_code",
-        )
-        .first()
-    )
+    key, nonce_seen = selectors.client_key_for_call(signed.key_id, client=signed.client, nonce=signed.nonce)
     if key is None or key.system.code != subsystem or key.system.department.credit_code != member:
         from onewindow.catalog.models import InformationSystem
 
@@ -176,70 +174,62 @@ def _authenticate(call: _Exchange, method: str, raw: Mapping[str, str], now: dt.
         verifier.verify(signature, protocol.request_canonical(method, call.path, signed))
     except (InvalidSignature, ValueError):
         raise Refusal("bad_signature") from None
-    if protocol.body_digest(call.body) != signed.digest:
+    request_digest = sm3_hex(call.body)
+    if "SM3=" + request_digest != signed.digest:
         raise Refusal("digest_mismatch")
+    call.request_digest = request_digest
     if not protocol.timestamp_is_fresh(signed.timestamp, now):
         raise Refusal("stale_timestamp")
     if not protocol.nonce_is_valid(signed.nonce):
         raise Refusal("unsigned", problem="nonce must be at least 16 random bytes, base64url")
     try:
-        call.purpose = protocol.decode_purpose(signed.purpose).strip()
+        purpose = protocol.decode_purpose(signed.purpose).strip()
     except UnicodeDecodeError:
         raise Refusal("purpose_required") from None
-    if not call.purpose or len(call.purpose) > protocol.PURPOSE_MAX_LENGTH:
-        raise Refusal("purpose_required")
-    try:
-        with transaction.atomic():
-            UsedNonce.objects.create(
-                client=signed.client, nonce=signed.nonce, expires_at=now + 2 * protocol.TIMESTAMP_WINDOW
-            )
-    except IntegrityError:
-        raise Refusal("replayed_nonce") from None
+    if not purpose or len(purpose) > protocol.PURPOSE_MAX_LENGTH or "\x00" in purpose:
+        raise Refusal("purpose_required")  # not kept: a NUL cannot go into PostgreSQL text or JSON
+    call.purpose = purpose
+    if nonce_seen:
+        raise Refusal("replayed_nonce")
+    # Recorded with the call's message-log record, in one transaction (_logged).
+    call.nonce_expires_at = now + 2 * protocol.TIMESTAMP_WINDOW
 
 
-def _granted(call: _Exchange, service: Service, requested: list[str] | None) -> tuple[Grant, frozenset[str]]:
+def _granted(
+    call: _Exchange, service: Service, requested: list[str] | None
+) -> tuple[selectors.CallGrant, frozenset[str]]:
     """The grant that covers what the consumer asked for (everything its grants cover when it named no
-    items), enforced through the catalog's ``grant_check``."""
+    items): the catalog's ``grant_check`` rule (a system grant covers that system only, a department grant
+    all its systems; every item in one grant; revoked, expired or withdrawn allow nothing) applied to the rows
+    of one statement, read on every call."""
     today = china_date(timezone.now())
-    grants = list(
-        Grant.objects.select_related("exchange_limit")
-        .filter(
-            consumer__code=call.consumer_department_code,
-            resource__code=service.resource_code,
-            resource__status=ResourceStatus.ACTIVE,
-            status=GrantStatus.ACTIVE,
-            expires_on__gte=today,
-        )
-        .filter(Q(system__isnull=True) | Q(system__code=call.consumer_system_code))
-        .order_by("-expires_on", "-id")
+    grants = selectors.grants_for_call(
+        call.consumer_department_code, service.resource_code, call.consumer_system_code, today=today
     )
     if not grants:
         raise Refusal("no_grant")
     if requested is None:
-        wanted = frozenset(grants[0].item_names)
+        wanted = grants[0].item_names
     else:
         wanted = frozenset(requested)
         if not wanted:
             raise Refusal("bad_request", problem="items is empty")
-        covered = frozenset().union(*(frozenset(grant.item_names) for grant in grants))
+        covered = frozenset().union(*(grant.item_names for grant in grants))
         if not wanted <= covered:
             raise Refusal("items_not_granted", items=sorted(wanted - covered))
-    grant = grant_check(
-        call.consumer_department_code, service.resource_code, wanted, call.consumer_system_code
-    )
+    grant = selectors.grant_covering(grants, wanted)
     if grant is None:
         raise Refusal("items_not_granted" if requested else "no_grant")
-    return next((row for row in grants if row.pk == grant.pk), grant), wanted
+    return grant, wanted
 
 
-def _rate_limit_exceeded(grant: Grant) -> bool:
+def _rate_limit_exceeded(grant: selectors.CallGrant) -> bool:
     """Count this call against the grant's per-minute limit (cache, per minute window: docs/exchange.md)."""
-    limit_row = getattr(grant, "exchange_limit", None)
-    limit = limit_row.per_minute if limit_row is not None else int(settings.EXCHANGE_RATE_LIMIT_PER_MINUTE)
+    limit = grant.per_minute if grant.per_minute is not None else int(settings.EXCHANGE_RATE_LIMIT_PER_MINUTE)
     if limit <= 0:
         return False
     window = int(time.time() // 60)
-    key = f"exchange:rate:{grant.pk}:{window}"
+    key = f"exchange:rate:{grant.id}:{window}"
     if cache.add(key, 1, timeout=120):
         return limit < 1
     try:
@@ -251,6 +241,9 @@ def _rate_limit_exceeded(grant: Grant) -> bool:
 
 
 def _parse_body(body: bytes) -> tuple[dict[str, Any], list[str] | None]:
+    if b"\x00" in body or b"\\u0000" in body:
+        # As RejectNulCharactersMiddleware does for the rest of the site (the lean WSGI path skips it).
+        raise Refusal("bad_request", problem="the body contains a NUL character")
     try:
         data = json.loads(body) if body else None
     except ValueError:
@@ -300,7 +293,7 @@ def _provide(
 
 
 def _provider_signer_key(service: Service) -> SubsystemKey:
-    key = SubsystemKey.objects.filter(system_id=service.provider_id, status=KeyStatus.ACTIVE).first()
+    key = selectors.signing_key_for_call(service.provider_id)
     if key is None:
         # First need, as the seals do: the provider subsystem gets its first key from the system (audited).
         from onewindow.exchange.actions import subsystem_key_issue
@@ -317,6 +310,11 @@ def _signed_response(call: _Exchange, status: int, body: bytes) -> GatewayRespon
     if call.service is None:
         return GatewayResponse(status, body, headers)
     service = call.service
+    if service.kind == ServiceKind.HTTP:  # an external provider: the gateway's key signs (http_provider)
+        from onewindow.exchange.http_provider import gateway_response_headers
+
+        headers.update(gateway_response_headers(status, call.path, body, call.headers, call.exchange_id))
+        return GatewayResponse(status, body, headers)
     key = _provider_signer_key(service)
     signed = protocol.SignedHeaders(
         client=protocol.subsystem_path(service.provider.department.credit_code, service.provider.code),
@@ -343,6 +341,7 @@ def _message_log(call: _Exchange, response: GatewayResponse) -> None:
     except ImportError:  # the message log (issue #8 item 3) is not installed in this checkout
         return
     service = call.service
+    response_digest = response.headers.get(protocol.DIGEST, "").removeprefix("SM3=")
     message_log_append(
         exchange_id=call.exchange_id,
         service=call.service_path,
@@ -353,8 +352,8 @@ def _message_log(call: _Exchange, response: GatewayResponse) -> None:
             else ""
         ),
         purpose=call.purpose,
-        request_digest=sm3_hex(call.body),
-        response_digest=sm3_hex(response.body),
+        request_digest=call.request_digest or sm3_hex(call.body),
+        response_digest=response_digest or sm3_hex(response.body),
         request_signature=call.signature,
         response_signature=response.headers.get(protocol.SIGNATURE, ""),
         status=response.status,
@@ -365,6 +364,9 @@ def _message_log(call: _Exchange, response: GatewayResponse) -> None:
         response_body=response.body,
         consumer_subsystem_code=call.consumer_system_code,
         provider_subsystem_code=service.provider.code if service else "",
+        # Known already (the client's key and the service were read with their departments): no look-up.
+        consumer_department_code=call.consumer_department_code if call.consumer_system_code else "",
+        provider_department_code=service.provider.department.code if service else "",
     )
 
 
@@ -388,6 +390,28 @@ def _refusal_audit(call: _Exchange, refusal: Refusal) -> None:
             },
             department_code=call.consumer_department_code,
         )
+
+
+def _refused(call: _Exchange, refusal: Refusal) -> GatewayResponse:
+    _refusal_audit(call, refusal)
+    status = ERRORS[refusal.code][0]
+    response = _signed_response(call, status, _error_body(refusal.code, call.exchange_id, refusal.extra))
+    response.error_code = refusal.code
+    return response
+
+
+def _logged(call: _Exchange, response: GatewayResponse) -> bool:
+    """Write the call's message-log record, and for an authenticated call its nonce, in one transaction
+    (one commit per call; both durable before the response is released). False, with nothing written, when
+    the nonce was taken meanwhile by a concurrent call (the unique constraint decides, in any process)."""
+    if call.headers is None or call.nonce_expires_at is None:
+        _message_log(call, response)
+        return True
+    with transaction.atomic():
+        if not _nonce_record(call.headers.client, call.headers.nonce, call.nonce_expires_at):
+            return False
+        _message_log(call, response)
+    return True
 
 
 def exchange_handle(*, method: str, path: str, headers: Mapping[str, str], body: bytes) -> GatewayResponse:
@@ -415,11 +439,16 @@ def exchange_handle(*, method: str, path: str, headers: Mapping[str, str], body:
             call, 200, _json({"exchange_id": call.exchange_id, "service": call.service_path, "data": data})
         )
     except Refusal as refusal:
-        _refusal_audit(call, refusal)
-        status = ERRORS[refusal.code][0]
-        response = _signed_response(call, status, _error_body(refusal.code, call.exchange_id, refusal.extra))
-        response.error_code = refusal.code
-    _message_log(call, response)
+        response = _refused(call, refusal)
+    if not _logged(call, response):
+        # A concurrent call with the same nonce recorded it first: this one is the replay. Nothing of its
+        # answer leaves the gateway; its refusal is audited and logged like any other.
+        call.nonce_expires_at = None
+        response = _refused(call, Refusal("replayed_nonce"))
+        _logged(call, response)
+    metrics.observe_call(
+        call.service_path if call.service else None, response.error_code, time.perf_counter() - call.started
+    )
     return response
 
 

@@ -109,3 +109,58 @@ def verifier_for(key_id: str, public_key_der: bytes) -> Verifier:
         verifier = load_verifier(public_key_der)
         _verifiers[key_id] = verifier
     return verifier
+
+
+# --- Master key rotation ------------------------------------------------------------------------------
+
+
+def exchange_keys_reseal(*, batch_size: int = 100) -> int:
+    """Re-seal under the current master key every exchange private key (subsystem keys and the gateway's
+    own) sealed under an older one; return how many. ``seals_rotate_master_key`` runs it after the seals'
+    own pass (docs/signatures.md "Master key rotation"), so one command leaves no key under the old master
+    key; drop that key only once both report 0. Each batch is one transaction with its rows locked; audited
+    as ``exchange.keys_resealed``. Revoked keys are re-sealed too (they never sign again, but the old master
+    key must be removable). The key id and algorithm stay the associated data: nothing else changes.
+    """
+    # Imported here: models and actions import this module.
+    from django.db import transaction
+
+    from onewindow.audit.actions import audit_append
+    from onewindow.exchange.models import GatewayKey, SubsystemKey
+
+    if batch_size < 1:
+        message = "batch_size must be at least 1"
+        raise ValueError(message)
+    current = next(iter(_master_keys()))
+    prefix = f"{TOKEN_VERSION}.{current}."
+    changed = 0
+    models: tuple[type[SubsystemKey] | type[GatewayKey], ...] = (SubsystemKey, GatewayKey)
+    for model in models:
+        last_pk = 0
+        while True:
+            with transaction.atomic():
+                rows: list[SubsystemKey | GatewayKey] = list(
+                    model.objects.select_for_update()
+                    .filter(pk__gt=last_pk)
+                    .exclude(private_key_token="")  # registered from a department's own request
+                    .exclude(private_key_token__startswith=prefix)
+                    .only("pk", "key_id", "algorithm", "private_key_token")
+                    .order_by("pk")[:batch_size]
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    private_der = private_key_open(row.key_id, row.algorithm, row.private_key_token)
+                    row.private_key_token = private_key_seal(row.key_id, row.algorithm, private_der)
+                model.objects.bulk_update(rows, ["private_key_token"])  # type: ignore[arg-type]
+            changed += len(rows)
+            last_pk = rows[-1].pk
+    with transaction.atomic():
+        audit_append(
+            action="exchange.keys_resealed",
+            acting_user=None,
+            actor_username="system",
+            object_type="exchange_subsystem_key",
+            details={"current_master_key_id": current, "resealed": changed},
+        )
+    return changed

@@ -123,3 +123,39 @@ class GrantRateLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.per_minute}/min for grant {self.grant_id}"
+
+
+class GatewayKey(models.Model):
+    """A signing key of the exchange gateway itself (``adapter.GATEWAY_IDENTITY``): it signs what the exchange
+    sends to external HTTP providers and its answers for their services (docs/exchange.md, "The adapter
+    protocol"). Certified by the platform root like subsystem keys; at most one active, retired keys still
+    verify, revoked ones never. Published at ``/api/v1/exchange/meta/gateway/keys``."""
+
+    key_id = models.CharField(max_length=64, unique=True)  # SM3 hex of the SubjectPublicKeyInfo
+    algorithm = models.CharField(max_length=10, choices=KeyAlgorithm.choices)
+    public_key_der = models.BinaryField()
+    private_key_token = models.TextField()  # sealed like subsystem keys (``exchange.keystore``)
+    certificate_der = models.BinaryField()
+    certificate_serial = models.CharField(max_length=40)
+    status = models.CharField(max_length=8, choices=KeyStatus.choices, default=KeyStatus.ACTIVE)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="active"), name="exchange_one_active_gateway_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"gateway {self.algorithm} key {self.key_id[:12]} ({self.status})"

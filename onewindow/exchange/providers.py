@@ -7,24 +7,15 @@ exchange can filter the answer down to the items the consumer's grant covers, wh
   ``registry.person_provided`` with the purpose and the consumer (never the ID number).
 * ``entity_basic`` — legal-entity register (法人单位基础信息) by unified social credit code.
 * ``licence_verify`` — e-licence verification by licence number (``licences.selectors``).
-* HTTP services: the request is POSTed to the registered URL with a timeout; connection failures, timeouts
-  and 502/503/504 are retried with exponential backoff (the services are look-ups, so retrying is safe);
-  a circuit breaker per service and process opens after ``EXCHANGE_CIRCUIT_FAILURES`` failed calls in a
-  row and lets one trial call through after ``EXCHANGE_CIRCUIT_COOLDOWN_SECONDS`` (half-open).
+* HTTP services: ``http_provider`` (signed both ways by the adapter protocol, retries, circuit breaker).
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from onewindow.audit.actions import audit_append
@@ -171,115 +162,15 @@ BUILTIN_PROVIDERS: dict[str, BuiltinProvider] = {
 }
 
 
-# --- External HTTP services -------------------------------------------------------------------------------
+# --- External HTTP services: moved to ``http_provider`` (the adapter protocol), importable from here too
+
+_MOVED_TO_HTTP_PROVIDER = frozenset({"Circuit", "circuit_for", "circuits_reset", "http_call"})
 
 
-@dataclass
-class Circuit:
-    """Consecutive failures of one service in this process and when the circuit opened (0: closed)."""
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_HTTP_PROVIDER:  # lazily: http_provider imports this module
+        from onewindow.exchange import http_provider
 
-    failures: int = 0
-    opened_at: float = 0.0
-    trial_running: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_circuits: dict[int, Circuit] = {}
-_circuits_lock = threading.Lock()
-
-
-def circuit_for(service_id: int) -> Circuit:
-    with _circuits_lock:
-        return _circuits.setdefault(service_id, Circuit())
-
-
-def circuits_reset() -> None:
-    """Forget every circuit's state (tests, and after an operator fixed a provider)."""
-    with _circuits_lock:
-        _circuits.clear()
-
-
-def _circuit_admit(circuit: Circuit) -> bool:
-    """Closed: yes. Open: no until the cool-down is over, then one trial call (half-open)."""
-    with circuit.lock:
-        if circuit.failures < int(settings.EXCHANGE_CIRCUIT_FAILURES):
-            return True
-        if time.monotonic() - circuit.opened_at < float(settings.EXCHANGE_CIRCUIT_COOLDOWN_SECONDS):
-            return False
-        if circuit.trial_running:
-            return False
-        circuit.trial_running = True
-        return True
-
-
-def _circuit_record(circuit: Circuit, *, success: bool) -> None:
-    with circuit.lock:
-        circuit.trial_running = False
-        if success:
-            circuit.failures = 0
-            circuit.opened_at = 0.0
-            return
-        circuit.failures += 1
-        if circuit.failures >= int(settings.EXCHANGE_CIRCUIT_FAILURES):
-            circuit.opened_at = time.monotonic()
-
-
-_RETRIED_STATUSES = frozenset({502, 503, 504})
-
-
-def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only, checked at registration
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return int(response.status), response.read(10 * 1024 * 1024)
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read(64 * 1024)
-
-
-def http_call(
-    *, service_id: int, url: str, timeout: float, retries: int, call: ProviderCall
-) -> ProviderAnswer:
-    """POST ``{"query": …, "items": […]}`` to the external system; answer its ``data`` (404: None)."""
-    circuit = circuit_for(service_id)
-    if not _circuit_admit(circuit):
-        raise ProviderUnavailable("circuit open")
-    body = json.dumps(
-        {"query": call.query, "items": sorted(call.items)}, ensure_ascii=False, separators=(",", ":")
-    ).encode("utf-8")
-    headers = {
-        "Content-Type": "application/json",
-        "X-OW-Client": call.consumer,
-        "X-OW-Exchange-Id": call.exchange_id,
-    }
-    backoff = float(settings.EXCHANGE_RETRY_BACKOFF_SECONDS)
-    problem = "no attempt"
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * (2 ** (attempt - 1)))
-        try:
-            status, content = _post_once(url, body, headers, timeout)
-        except (TimeoutError, OSError) as error:  # URLError is an OSError; so are refused connections
-            problem = f"{type(error).__name__}: {error}"
-            continue
-        if status in _RETRIED_STATUSES:
-            problem = f"HTTP {status}"
-            continue
-        if status == 404:
-            _circuit_record(circuit, success=True)
-            return None
-        if status != 200:
-            problem = f"HTTP {status}"
-            break  # a 4xx/500 is the provider's answer, not a passing failure: not retried
-        try:
-            answer = json.loads(content)
-        except ValueError:
-            problem = "not JSON"
-            break
-        data = answer.get("data") if isinstance(answer, dict) else None
-        if not isinstance(data, dict):
-            problem = "no data object"
-            break
-        _circuit_record(circuit, success=True)
-        return data
-    _circuit_record(circuit, success=False)
-    raise ProviderUnavailable(problem)
+        return getattr(http_provider, name)
+    message = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(message)

@@ -1,12 +1,24 @@
-from django.urls import path, re_path
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path, re_path
 
 from onewindow.exchange import views
 
 app_name = "exchange"
 
-urlpatterns = [
+# A service's id is CN/GOV/{member}/{subsystem}/{code} (docs/exchange.md); the pages use it as it is.
+SERVICE = "services/CN/GOV/<str:member>/<str:subsystem>/<str:code>/"
+
+urlpatterns: list[URLPattern | URLResolver] = [
     # Metaservices (discovery) are under the API router: /api/v1/exchange/meta/...
     re_path(r"^v1/(?P<service_path>CN/.+)$", views.exchange_call, name="call"),
+    # Admin pages (docs/exchange.md "Pages"); /exchange/subscriptions/ is publish/subscribe's.
+    path("services/", views.services_index, name="services"),
+    path("services/new/", views.service_create, name="service_create"),
+    path(SERVICE, views.service_detail, name="service"),
+    path(f"{SERVICE}edit/", views.service_edit, name="service_edit"),
+    path("systems/", views.systems_index, name="systems"),
+    path("systems/<str:code>/keys/", views.system_keys, name="system_keys"),
+    path("systems/<str:code>/keys/issue/", views.system_key_issue, name="key_issue"),
+    path("keys/<str:key_id>/revoke/", views.key_revoke, name="key_revoke"),
 ]
-
-__all__ = ["path", "urlpatterns"]

@@ -68,13 +68,20 @@ def _subsystem_departments(codes: Iterable[str]) -> dict[str, str]:
     return dict(InformationSystem.objects.filter(code__in=set(codes)).values_list("code", "department__code"))
 
 
+_POLICY_SQL = (
+    f"SELECT subsystem_code, policy FROM {SubsystemPayloadPolicy._meta.db_table} "  # noqa: S608 - constant
+    "WHERE subsystem_code IN (%s, %s)"
+)
+
+
 def payload_policy_for(consumer_subsystem_code: str, provider_subsystem_code: str) -> PayloadPolicy:
-    """The policy applied to an exchange: the stricter of the two subsystems' (default from settings)."""
-    configured = dict(
-        SubsystemPayloadPolicy.objects.filter(
-            subsystem_code__in={consumer_subsystem_code, provider_subsystem_code}
-        ).values_list("subsystem_code", "policy")
-    )
+    """The policy applied to an exchange: the stricter of the two subsystems' (default from settings).
+
+    Read on every append (one constant statement), so a policy change applies to the next exchange.
+    """
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_POLICY_SQL, [consumer_subsystem_code, provider_subsystem_code])
+        configured = {str(code): str(policy) for code, policy in cursor.fetchall()}
     default = PayloadPolicy(settings.MESSAGELOG_PAYLOADS)
     policies = [
         PayloadPolicy(configured.get(code, default))
@@ -117,17 +124,28 @@ def message_log_append(
     response_body: bytes,
     consumer_subsystem_code: str,
     provider_subsystem_code: str,
+    consumer_department_code: str | None = None,
+    provider_department_code: str | None = None,
 ) -> MessageLogRecord:
     """Append one exchange to the hash-chained message log and return the saved record.
 
     Everything that does not depend on the chain's head (departments, payload policy, encryption) is done
     before the chain lock is taken; under the lock only the head is read and the row inserted. Runs in its own
     transaction, or joins the caller's (then the lock is held until the caller commits).
+
+    The departments of the two subsystems are looked up in the catalog's register unless the caller passes
+    them (the exchange has just read them with the client's key and the service).
     """
     if timezone.is_naive(started_at):
         message = "started_at must be timezone-aware"
         raise ValueError(message)
-    departments = _subsystem_departments((consumer_subsystem_code, provider_subsystem_code))
+    if consumer_department_code is None or provider_department_code is None:
+        departments = _subsystem_departments((consumer_subsystem_code, provider_subsystem_code))
+    else:
+        departments = {
+            consumer_subsystem_code: consumer_department_code,
+            provider_subsystem_code: provider_department_code,
+        }
     policy = payload_policy_for(consumer_subsystem_code, provider_subsystem_code)
     request_size, request_state, request_sealed, request_key = _payload(
         policy, request_body, exchange_id=exchange_id, side="request"

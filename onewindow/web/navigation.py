@@ -305,6 +305,20 @@ TILES: dict[str, tuple[Tile, ...]] = {
             Permission.MANAGE_SYSTEM,
         ),
         _tile(
+            _("Exchange services"),
+            _("Calls, errors and response times of the exchange's services; register and change services."),
+            ("exchange:services", "/exchange/services/"),
+            Permission.MANAGE_DEPARTMENT,
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
+            _("Subsystem keys"),
+            _("The exchange signing keys of your subsystems: issue, rotate and revoke."),
+            ("exchange:systems", "/exchange/systems/"),
+            Permission.MANAGE_DEPARTMENT,
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
             _("Service guides"),
             _("Every published service: materials, time limits, fees and legal basis."),
             ("services:catalogue", "/services/"),

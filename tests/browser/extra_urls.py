@@ -495,3 +495,98 @@ def _pubsub_subscription(role_users: dict[str, Any]) -> str:
 
 
 AXE_EXTRA_URLS.append(_pubsub_subscription)
+
+
+# --- Exchange services and keys (issue #8 item 9): a TDEPT service's monitoring page with calls and errors,
+# its change form, a subsystem's keys (active, retired, revoked) and the revocation form. /exchange/services/,
+# /exchange/services/new/ and /exchange/systems/ are also swept, as discovered.
+
+
+def _exchange_sample(role_users: dict[str, Any]) -> dict[str, Any]:
+    """TDEPT-AXE-EX with a retired, a revoked and an active key, a service and five logged calls."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from onewindow.catalog.models import InformationSystem
+    from onewindow.catalog.tests.conftest import create, metadata
+    from onewindow.exchange import actions, protocol
+    from onewindow.messagelog.actions import message_log_append
+    from onewindow.organisations.models import Department
+
+    existing = InformationSystem.objects.filter(code="TDEPT-AXE-EX").first()
+    if existing is not None:
+        service = existing.exchange_services.get()
+        return {
+            "system": existing,
+            "service": service,
+            "key": existing.exchange_keys.filter(status="retired").get(),
+        }
+    department = Department.objects.get(code="TDEPT")
+    now = timezone.now()
+    system = InformationSystem.objects.create(
+        department=department,
+        code="TDEPT-AXE-EX",
+        name="无障碍测试交换系统",
+        state="built",
+        owner="信息中心",
+        created_at=now,
+        updated_at=now,
+    )
+    first = actions.subsystem_key_issue(acting_user=None, system=system)
+    actions.subsystem_key_revoke(acting_user=None, key=first, reason="测试：注销")
+    retired = actions.subsystem_key_issue(acting_user=None, system=system, algorithm="Ed25519")
+    actions.subsystem_key_issue(acting_user=None, system=system)
+    resource = create("TDEPT", **metadata())
+    service = actions.service_register(
+        acting_user=None,
+        provider=system,
+        code="axe-basic",
+        name="无障碍测试查询",
+        resource_code=resource.code,
+        kind="http",
+        endpoint_url="https://axe.example/exchange",
+    )
+    subsystem = protocol.subsystem_path(department.credit_code, system.code)
+    for n, code in enumerate(["", "", "no_grant", "provider_unavailable", ""]):
+        message_log_append(
+            exchange_id=f"axe{n}",
+            service=protocol.service_path(department.credit_code, system.code, service.code),
+            consumer=subsystem,
+            provider=subsystem,
+            purpose="axe",
+            request_digest="0" * 64,
+            response_digest="0" * 64,
+            request_signature="",
+            response_signature="",
+            status=200 if not code else 403,
+            error_code=code,
+            started_at=now - dt.timedelta(minutes=10 * n),
+            duration_ms=5.0 + n,
+            request_body=b"{}",
+            response_body=b"{}",
+            consumer_subsystem_code=system.code,
+            provider_subsystem_code=system.code,
+        )
+    return {"system": system, "service": service, "key": retired}
+
+
+def _exchange_service(role_users: dict[str, Any]) -> str:
+    service = _exchange_sample(role_users)["service"]
+    provider = service.provider
+    return f"/exchange/services/CN/GOV/{provider.department.credit_code}/{provider.code}/{service.code}/"
+
+
+def _exchange_service_edit(role_users: dict[str, Any]) -> str:
+    return f"{_exchange_service(role_users)}edit/"
+
+
+def _exchange_keys(role_users: dict[str, Any]) -> str:
+    return f"/exchange/systems/{_exchange_sample(role_users)['system'].code}/keys/"
+
+
+def _exchange_key_revoke(role_users: dict[str, Any]) -> str:
+    return f"/exchange/keys/{_exchange_sample(role_users)['key'].key_id}/revoke/"
+
+
+AXE_EXTRA_URLS.extend([_exchange_service, _exchange_service_edit, _exchange_keys, _exchange_key_revoke])
