@@ -27,6 +27,7 @@ SKIPPED_PREFIXES: dict[str, str] = {
     "/metrics": "Prometheus text exposition",
     "/seals/root-ca.pem": "the platform root certificate (a PEM file; 404 until the CA exists)",
     "/seals/root-ca.crl": "the certificate revocation list (DER file), tested in seals",
+    "/federation/v1/": "node-to-node federation endpoints: signed machine calls, tested in federation",
     "/start/": "redirects every signed-in user to their home page; has no content of its own",
     # Register keepers' pages: no role of conftest.ALL_ROLES is in PSB or AMR, so nobody in the probe may
     # open them; extra_urls.py sweeps each kind with a handler of the right department.
