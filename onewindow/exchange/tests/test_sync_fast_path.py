@@ -337,13 +337,25 @@ def test_used_nonces_are_purged_every_five_minutes() -> None:
 # --- Replays racing on real connections ---------------------------------------------------------------------
 
 
+@pytest.fixture
+def divisions_present(transactional_db: None) -> None:
+    """A transactional test before this one on the same worker may have flushed the seeded divisions."""
+    from onewindow.organisations.actions.divisions import divisions_load_from_package
+    from onewindow.organisations.models import Division
+
+    if not Division.objects.exists():
+        divisions_load_from_package()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="the SQLite test database is in memory with a shared cache: concurrent writers get 'table is "
     "locked' instead of waiting (the messagelog concurrency test says the same)",
 )
-def test_one_request_sent_at_once_on_four_connections_is_answered_once(world: World) -> None:
+def test_one_request_sent_at_once_on_four_connections_is_answered_once(
+    divisions_present: None, world: World
+) -> None:
     import threading
 
     from onewindow.exchange.gateway import exchange_handle
