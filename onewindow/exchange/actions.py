@@ -77,50 +77,16 @@ def subsystem_key_issue(
     now = timezone.now()
     signer = generate_signer(Algorithm(algorithm))
     public_der = signer.public_key_der()
-    certificate = subsystem_certificate_issue(
-        public_key_der=public_der,
-        department_name=system.department.name,
-        credit_code=system.department.credit_code,
-        subsystem_path=subsystem_identifier(system),
-        validity=dt.timedelta(days=int(settings.EXCHANGE_KEY_CERTIFICATE_DAYS)),
+    return _subsystem_key_install(
+        acting_user=acting_user,
+        system=system,
+        key_id=signer.key_id,
+        algorithm=algorithm,
+        public_der=public_der,
+        private_key_token=private_key_seal(signer.key_id, algorithm, signer.private_key_der()),
         now=now,
+        action="exchange.key_issued",
     )
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    with transaction.atomic():
-        retired = list(
-            SubsystemKey.objects.select_for_update().filter(system=system, status=KeyStatus.ACTIVE)
-        )
-        SubsystemKey.objects.filter(pk__in=[key.pk for key in retired]).update(
-            status=KeyStatus.RETIRED, retired_at=now
-        )
-        key = SubsystemKey.objects.create(
-            system=system,
-            key_id=signer.key_id,
-            algorithm=algorithm,
-            public_key_der=public_der,
-            private_key_token=private_key_seal(signer.key_id, algorithm, signer.private_key_der()),
-            certificate_der=certificate.public_bytes(Encoding.DER),
-            certificate_serial=format(certificate.serial_number, "x"),
-            status=KeyStatus.ACTIVE,
-            created_at=now,
-            created_by=acting_user,
-        )
-        audit_append(
-            action="exchange.key_issued",
-            acting_user=acting_user,
-            actor_username="" if acting_user else "system",
-            object_type=KEY_OBJECT,
-            object_id=key.key_id,
-            details={
-                "subsystem": subsystem_identifier(system),
-                "algorithm": algorithm,
-                "certificate_serial": key.certificate_serial,
-                "retired": [old.key_id for old in retired],
-            },
-            department_code=system.department.code,
-        )
-    return key
 
 
 def subsystem_key_revoke(*, acting_user: User | None, key: SubsystemKey, reason: str) -> SubsystemKey:
@@ -305,53 +271,19 @@ def subsystem_key_register(
     if SubsystemKey.objects.filter(key_id=key_id).exists():
         raise already
     now = timezone.now()
-    certificate = subsystem_certificate_issue(
-        public_key_der=public_der,
-        department_name=system.department.name,
-        credit_code=system.department.credit_code,
-        subsystem_path=subsystem_identifier(system),
-        validity=dt.timedelta(days=int(settings.EXCHANGE_KEY_CERTIFICATE_DAYS)),
-        now=now,
-    )
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     try:
-        with transaction.atomic():
-            retired = list(
-                SubsystemKey.objects.select_for_update().filter(system=system, status=KeyStatus.ACTIVE)
-            )
-            SubsystemKey.objects.filter(pk__in=[key.pk for key in retired]).update(
-                status=KeyStatus.RETIRED, retired_at=now
-            )
-            key = SubsystemKey.objects.create(
-                system=system,
-                key_id=key_id,
-                algorithm=algorithm,
-                public_key_der=public_der,
-                private_key_token="",  # held by the department only
-                certificate_der=certificate.public_bytes(Encoding.DER),
-                certificate_serial=format(certificate.serial_number, "x"),
-                status=KeyStatus.ACTIVE,
-                created_at=now,
-                created_by=acting_user,
-            )
-            audit_append(
-                action="exchange.key_registered",
-                acting_user=acting_user,
-                actor_username="" if acting_user else "system",
-                object_type=KEY_OBJECT,
-                object_id=key.key_id,
-                details={
-                    "subsystem": subsystem_identifier(system),
-                    "algorithm": algorithm,
-                    "certificate_serial": key.certificate_serial,
-                    "retired": [old.key_id for old in retired],
-                },
-                department_code=system.department.code,
-            )
+        return _subsystem_key_install(
+            acting_user=acting_user,
+            system=system,
+            key_id=key_id,
+            algorithm=algorithm,
+            public_der=public_der,
+            private_key_token="",  # held by the department only
+            now=now,
+            action="exchange.key_registered",
+        )
     except IntegrityError:  # the same key registered concurrently
         raise already from None
-    return key
 
 
 def _require_system_admin(user: User | None, object_id: str) -> None:
@@ -453,3 +385,62 @@ def gateway_key_revoke(*, acting_user: User | None, key_id: str, reason: str) ->
             details={"reason": reason[:200]},
         )
     return locked
+
+
+def _subsystem_key_install(
+    *,
+    acting_user: User | None,
+    system: InformationSystem,
+    key_id: str,
+    algorithm: str,
+    public_der: bytes,
+    private_key_token: str,
+    now: dt.datetime,
+    action: str,
+) -> SubsystemKey:
+    """Certify ``public_der`` for ``system``, retire its active key and store the new one, audited as
+    ``action`` (one transaction): shared by issuing a platform-held key and registering a department's key."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    certificate = subsystem_certificate_issue(
+        public_key_der=public_der,
+        department_name=system.department.name,
+        credit_code=system.department.credit_code,
+        subsystem_path=subsystem_identifier(system),
+        validity=dt.timedelta(days=int(settings.EXCHANGE_KEY_CERTIFICATE_DAYS)),
+        now=now,
+    )
+    with transaction.atomic():
+        retired = list(
+            SubsystemKey.objects.select_for_update().filter(system=system, status=KeyStatus.ACTIVE)
+        )
+        SubsystemKey.objects.filter(pk__in=[key.pk for key in retired]).update(
+            status=KeyStatus.RETIRED, retired_at=now
+        )
+        key = SubsystemKey.objects.create(
+            system=system,
+            key_id=key_id,
+            algorithm=algorithm,
+            public_key_der=public_der,
+            private_key_token=private_key_token,
+            certificate_der=certificate.public_bytes(Encoding.DER),
+            certificate_serial=format(certificate.serial_number, "x"),
+            status=KeyStatus.ACTIVE,
+            created_at=now,
+            created_by=acting_user,
+        )
+        audit_append(
+            action=action,
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=KEY_OBJECT,
+            object_id=key.key_id,
+            details={
+                "subsystem": subsystem_identifier(system),
+                "algorithm": algorithm,
+                "certificate_serial": key.certificate_serial,
+                "retired": [old.key_id for old in retired],
+            },
+            department_code=system.department.code,
+        )
+    return key
