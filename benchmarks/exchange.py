@@ -5,7 +5,7 @@ grant, provider, SM2 signature of the response, message-log record, SM2 verifica
 client) against the built-in entity look-up, on the database named by ``DATABASE_URL`` (a throwaway database
 on that PostgreSQL server) or, without it, a temporary SQLite file — measured in one run, next to:
 
-* **direct**: the same look-up in-process (``registry.prefill.active_entity`` + ``entity_record``: no
+* **direct**: the same look-up in-process (``registry.prefill.active_entity_record``: no
   signatures, no checks, no log) — the baseline;
 * **in-process gateway**: ``ExchangeClient`` calling ``gateway.exchange_handle`` in the same process (no
   HTTP): one process, then one process per core; also with the look-up replaced by an in-memory answer,
@@ -146,7 +146,7 @@ def _setup(entities: int) -> dict[str, Any]:
 
 
 def _direct(codes: list[str], seconds: float) -> dict[str, Any]:
-    from onewindow.registry.prefill import active_entity, entity_record
+    from onewindow.registry.prefill import active_entity_record
 
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
@@ -155,10 +155,8 @@ def _direct(codes: list[str], seconds: float) -> dict[str, Any]:
     index = 0
     while time.monotonic() < deadline:
         begun = time.perf_counter()
-        entity = active_entity(codes[index % len(codes)])
-        if entity is None:
+        if active_entity_record(codes[index % len(codes)]) is None:
             raise SystemExit("entity missing")
-        entity_record(entity)
         latencies.append(time.perf_counter() - begun)
         index += 1
     figures = _figures(latencies, time.monotonic() - started, {200: len(latencies)})
@@ -407,10 +405,40 @@ def _line(name: str, figures: dict[str, Any]) -> str:
     )
 
 
-def _serve(port: int, workers: int) -> subprocess.Popen[bytes]:
+def _serve(port: int, workers: int, worker_class: str = "sync", threads: int = 1) -> subprocess.Popen[bytes]:
     onewindow = str(Path(sys.executable).with_name("onewindow"))
     command = [onewindow, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    environment = {
+        **os.environ,
+        "ONEWINDOW_WEB_WORKER_CLASS": worker_class,
+        "ONEWINDOW_WEB_THREADS": str(threads),
+    }
+    return subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _http_run(
+    args: argparse.Namespace,
+    quick: bool,
+    seconds: float,
+    server: subprocess.Popen[bytes],
+    admin_url: str | None,
+    database_name: str,
+) -> dict[str, Any]:
+    """Signed calls over HTTP to ``server`` after a warm-up; the server's CPU (and its PostgreSQL backends')
+    per call, and what that gives on two cores."""
+    threads = max(1, args.clients // args.client_processes)
+    _run("http", processes=args.client_processes, threads=threads, seconds=0.5 if quick else 2.0)
+    server_pids = [server.pid, *_children_of(server.pid)]
+    database_pids = _database_backends(admin_url, database_name)
+    cpu_before = _process_cpu_seconds(server_pids) + _process_cpu_seconds(database_pids)
+    http = _run("http", processes=args.client_processes, threads=threads, seconds=seconds)
+    server_cpu = _process_cpu_seconds(server_pids) + _process_cpu_seconds(database_pids) - cpu_before
+    per_call = server_cpu / max(http["count"], 1) * 1000
+    http["server_cpu_ms_per_call"] = round(per_call, 3)
+    http["server_capacity_2_cores"] = round(2000 / per_call, 0) if per_call else 0.0
+    return http
 
 
 def section_sync(args: argparse.Namespace) -> dict[str, Any]:
@@ -480,37 +508,29 @@ def section_sync(args: argparse.Namespace) -> dict[str, Any]:
             restore()
         print(_line("in-process gateway, in-memory provider", results["in_process_no_lookup"]))
 
-        connections.close_all()
-        port = bench_support.free_port()
-        _FORKED["port"] = port
-        server = _serve(port, workers)
-        _wait_ready(port, server)
-        _run(
-            "http",
-            processes=args.client_processes,
-            threads=max(1, args.clients // args.client_processes),
-            seconds=0.5 if quick else 2.0,
-        )
-        server_pids = [server.pid, *_children_of(server.pid)]
-        database_pids = _database_backends(admin_url, database_name)
-        cpu_before = _process_cpu_seconds(server_pids) + _process_cpu_seconds(database_pids)
-        http = _run(
-            "http",
-            processes=args.client_processes,
-            threads=max(1, args.clients // args.client_processes),
-            seconds=seconds,
-        )
-        server_cpu = _process_cpu_seconds(server_pids) + _process_cpu_seconds(database_pids) - cpu_before
-        per_call = server_cpu / max(http["count"], 1) * 1000
-        http["server_cpu_ms_per_call"] = round(per_call, 3)
-        http["server_capacity_2_cores"] = round(2000 / per_call, 0) if per_call else 0.0
-        http["serve_workers"] = workers
-        results["http"] = http
-        rate = http["per_second"]
-        print(
-            _line(f"HTTP, {workers} gunicorn workers, {args.clients} clients", http)
-            + f" (aim >= {AIM_PER_SECOND}/s through HTTP: {'met' if rate >= AIM_PER_SECOND else 'not met'})"
-        )
+        for key, worker_class, threads in (
+            ("http", "sync", 1),
+            ("http_gthread", "gthread", args.serve_threads),
+        ):
+            connections.close_all()
+            port = bench_support.free_port()
+            _FORKED["port"] = port
+            server = _serve(port, workers, worker_class, threads)
+            _wait_ready(port, server)
+            http = _http_run(args, quick, seconds, server, admin_url, database_name)
+            server.terminate()
+            server.wait(timeout=30)
+            server = None
+            http.update(serve_workers=workers, worker_class=worker_class, threads=threads)
+            results[key] = http
+            verdict = "met" if http["per_second"] >= AIM_PER_SECOND else "not met"
+            shape = f"{workers} gunicorn workers" + (
+                f" x {threads} threads" if worker_class == "gthread" else ""
+            )
+            print(
+                _line(f"HTTP ({worker_class}), {shape}, {args.clients} clients", http)
+                + f" (aim >= {AIM_PER_SECOND}/s through HTTP: {verdict})"
+            )
     finally:
         if server is not None:
             server.terminate()
@@ -550,6 +570,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8, help="client threads over HTTP (default 8)")
     parser.add_argument("--client-processes", type=int, default=2, help="processes the clients run in")
+    parser.add_argument(
+        "--serve-threads",
+        type=int,
+        default=4,
+        help="threads per gunicorn worker in the gthread run (default 4)",
+    )
     parser.add_argument("--serve-workers", type=int, default=0, help="gunicorn workers (default: the demo's)")
     parser.add_argument(
         "--postgres", default=None, metavar="URL", help="a PostgreSQL server to use instead of DATABASE_URL"

@@ -25,7 +25,13 @@ def default_workers() -> int:
 
 bind = [env_str("ONEWINDOW_BIND") or f"127.0.0.1:{env_str('PORT') or '8000'}"]
 workers = env_int("ONEWINDOW_WEB_WORKERS", default=default_workers())
-worker_class = "sync"
+# "sync" (one request at a time per worker, connection closed after each) or "gthread" (ONEWINDOW_WEB_THREADS
+# threads per worker, keep-alive connections kept): docs/operations.md "Web server".
+worker_class = env_str("ONEWINDOW_WEB_WORKER_CLASS") or "sync"
+if worker_class not in ("sync", "gthread"):
+    _message = f"ONEWINDOW_WEB_WORKER_CLASS must be sync or gthread, not {worker_class!r}"
+    raise ValueError(_message)
+threads = env_int("ONEWINDOW_WEB_THREADS", default=4 if worker_class == "gthread" else 1)
 timeout = env_int("ONEWINDOW_WEB_TIMEOUT", default=60)
 graceful_timeout = env_int("ONEWINDOW_WEB_GRACEFUL_TIMEOUT", default=30)
 keepalive = env_int("ONEWINDOW_WEB_KEEPALIVE", default=5)

@@ -106,12 +106,11 @@ def person_basic(call: ProviderCall) -> ProviderAnswer:
 
 
 def entity_basic(call: ProviderCall) -> ProviderAnswer:
-    from onewindow.registry.prefill import active_entity, entity_record
+    from onewindow.registry.prefill import active_entity_record
 
-    entity = active_entity(_text(call.query, "credit_code", "统一社会信用代码"))
-    if entity is None:
+    record = active_entity_record(_text(call.query, "credit_code", "统一社会信用代码"))
+    if record is None:
         return None
-    record = entity_record(entity)
     values: dict[str, Any] = {
         "LegalEntity.credit_code": record["credit_code"],
         "LegalEntity.name": record["name"],

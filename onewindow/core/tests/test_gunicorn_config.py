@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import logging
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -98,3 +100,37 @@ def test_without_multiprocess_mode_the_hooks_do_nothing(
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     gunicorn_config.on_starting(server=None)
     gunicorn_config.child_exit(server=None, worker=SimpleNamespace(pid=1))
+
+
+def _reloaded(monkeypatch: pytest.MonkeyPatch, **environment: str) -> Any:
+    """The settings module read again with ``environment``; the environment is put back afterwards (the last
+    call of each test reloads it with the environment as it was)."""
+    for name in ("ONEWINDOW_WEB_WORKER_CLASS", "ONEWINDOW_WEB_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    try:
+        return importlib.reload(gunicorn_config)
+    finally:
+        monkeypatch.undo()
+
+
+def test_sync_workers_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _reloaded(monkeypatch)
+    assert (settings.worker_class, settings.threads) == ("sync", 1)
+
+
+def test_threaded_workers_keep_connections_with_four_threads_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = _reloaded(monkeypatch, ONEWINDOW_WEB_WORKER_CLASS="gthread")
+    assert (settings.worker_class, settings.threads) == ("gthread", 4)
+    settings = _reloaded(monkeypatch, ONEWINDOW_WEB_WORKER_CLASS="gthread", ONEWINDOW_WEB_THREADS="8")
+    assert (settings.worker_class, settings.threads) == ("gthread", 8)
+    _reloaded(monkeypatch)
+
+
+def test_an_unknown_worker_class_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="sync or gthread"):
+        _reloaded(monkeypatch, ONEWINDOW_WEB_WORKER_CLASS="eventlet")
+    _reloaded(monkeypatch)

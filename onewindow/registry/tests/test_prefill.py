@@ -27,7 +27,13 @@ from onewindow.registry.actions import person_death_register
 from onewindow.registry.entities import entity_cancel, entity_register
 from onewindow.registry.models import Person
 from onewindow.registry.models_entities import LegalEntity
-from onewindow.registry.prefill import EXTRACT_FIELDS, RegistryPrefillSource
+from onewindow.registry.prefill import (
+    EXTRACT_FIELDS,
+    RegistryPrefillSource,
+    active_entity,
+    active_entity_record,
+    entity_record,
+)
 from onewindow.registry.tests.test_population_support import GULOU, MOTHER_ID, register, registrar
 
 pytestmark = pytest.mark.django_db
@@ -384,3 +390,60 @@ def test_nothing_is_extracted_that_is_not_held(mother: Person, role_users: dict[
     )
     assert source.extract(resident, "health.birth_certificate", purpose="ZW1", acting_user=None) is None
     assert not AuditRecord.objects.filter(action="registry.extract_fetched").exists()
+
+
+# --- The exchange's one-statement entity record -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("capital", "text"),
+    [("150.5", "150.5"), ("100", "100"), ("0.0001", "0.0001"), ("9999999999.1234", "9999999999.1234")],
+)
+def test_the_one_statement_entity_record_is_the_orm_record(mother: Person, capital: str, text: str) -> None:
+    amr = staff_user(Role.DEPARTMENT_HANDLER, department_code="AMR", username="amr_record")
+    entity_register(
+        acting_user=amr,
+        credit_code=CODE,
+        name=COMPANY,
+        type="llc",
+        division_code=GULOU,
+        legal_rep_id_number=MOTHER_ID,
+        registered_capital=capital,
+        established_on=dt.date(2024, 5, 6),
+    )
+    entity = active_entity(CODE)
+    assert entity is not None
+    record = active_entity_record(CODE)
+    assert record == entity_record(entity)
+    assert record["legal_rep_name"] == "林美华"
+    assert record["registered_capital"] == text
+    assert record["established_on"] == "2024-05-06"
+
+
+def test_the_one_statement_record_without_representative_or_capital() -> None:
+    amr = staff_user(Role.DEPARTMENT_HANDLER, department_code="AMR", username="amr_record")
+    entity_register(
+        acting_user=amr,
+        credit_code=CODE,
+        name=COMPANY,
+        type="llc",
+        division_code=GULOU,
+        established_on=dt.date(2024, 5, 6),
+    )
+    entity = active_entity(CODE)
+    assert entity is not None
+    record = active_entity_record(CODE)
+    assert record == entity_record(entity)
+    assert record is not None
+    assert record["legal_rep_name"] == ""
+    assert record["registered_capital"] == ""
+
+
+def test_the_one_statement_record_holds_only_active_valid_codes(company: LegalEntity) -> None:
+    assert active_entity_record("not a code") is None
+    assert active_entity_record(CODE.lower()) == active_entity_record(CODE)
+    other = make_credit_code(authority="9", entity_type="1", division="350100", organisation_base="MA000032")
+    assert active_entity_record(other) is None
+    amr = staff_user(Role.DEPARTMENT_HANDLER, department_code="AMR", username="amr_cancel")
+    entity_cancel(acting_user=amr, credit_code=CODE, reason="注销")
+    assert active_entity_record(CODE) is None
