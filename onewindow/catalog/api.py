@@ -8,11 +8,12 @@ slash and is written as it is: ``/api/v1/catalog/resources/101001/000001``.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Router, Status
+from ninja import Field, Router, Status
 from ninja.pagination import paginate
 
 from onewindow.accounts.api_auth import VerifiedSessionAuth, api_auth, bearer_auth
@@ -218,11 +219,13 @@ def classification_list(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get(
     "/dcat",
     auth=optional_auth,
-    response={200: None},
+    response={200: None, 404: ErrorOut},
     summary="The catalog as DCAT-AP 3",
     description=(
         "JSON-LD (`application/ld+json`) by default; Turtle with `Accept: text/turtle` or `?format=ttl`. "
-        "The resources the caller may see, mapped as in docs/catalog.md."
+        "The resources the caller may see, mapped as in docs/catalog.md, `page_size` (default 100, at most "
+        "1,000) per `page` (from 1) in code order; the catalog's `hydra:view` gives the total and the links "
+        "to the first, last, next and previous pages (Hydra Core, and ckanext-dcat's `hydra:nextPage`...)."
     ),
     openapi_extra={
         "responses": {
@@ -233,9 +236,33 @@ def classification_list(request: HttpRequest) -> list[dict[str, Any]]:
         }
     },
 )
-def dcat_export(request: HttpRequest, format: str = "") -> HttpResponse:
+def dcat_export(
+    request: HttpRequest,
+    format: str = "",
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Field(ge=1, le=dcat.MAX_PAGE_SIZE)] = dcat.DEFAULT_PAGE_SIZE,
+) -> HttpResponse:
     resources = selectors.visible_resources(_caller(request))
-    graph = dcat.catalog_graph(resources, request_base=request.build_absolute_uri("/"))
+    request_base = request.build_absolute_uri("/")
+
+    def page_url(number: int) -> str:
+        parameters = {"page": number}
+        if page_size != dcat.DEFAULT_PAGE_SIZE:
+            parameters["page_size"] = page_size
+        query = urlencode({**parameters, **({"format": format} if format else {})})
+        return f"{dcat.base_url(request_base)}api/v1/catalog/dcat?{query}"
+
+    try:
+        graph = dcat.catalog_graph(
+            resources, request_base=request_base, page=dcat.Page(page, page_size, page_url)
+        )
+    except dcat.PageNotFound as error:
+        raise ApiError(
+            404,
+            "page_not_found",
+            f"没有第 {page} 页：目录每页 {page_size} 条，页码超出范围。",
+            f"There is no page {page}: the catalog has fewer pages at {page_size} per page.",
+        ) from error
     body, content_type = dcat.serialise(
         graph, turtle=dcat.wants_turtle(request.headers.get("Accept", ""), format)
     )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import quote
@@ -54,6 +55,7 @@ PREFIXES = {
     "dcat": "http://www.w3.org/ns/dcat#",
     "dct": "http://purl.org/dc/terms/",
     "foaf": "http://xmlns.com/foaf/0.1/",
+    "hydra": "http://www.w3.org/ns/hydra/core#",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
@@ -363,11 +365,62 @@ class CatalogGraph:
         )
 
 
-def catalog_graph(resources: QuerySet[Resource], *, request_base: str) -> Graph:
-    """The DCAT-AP 3 graph of ``resources`` (already limited to what the caller may see)."""
+# Paging (docs/catalog.md "DCAT-AP 3 export"): a page of datasets per request, as harvesters expect.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which page of the export to write: ``number`` from 1, ``size`` datasets, and ``url(n)`` the address
+    of page n (the view's IRI, and what the links point to)."""
+
+    number: int
+    size: int
+    url: Callable[[int], str]
+
+
+class PageNotFound(LookupError):  # noqa: N818 - names the condition, like Http404
+    """The page asked for is past the last one."""
+
+
+def _paging(builder: CatalogGraph, page: Page, total: int, last: int) -> None:
+    """The Hydra description of this page: a ``hydra:PartialCollectionView`` of the catalog (Hydra Core) with
+    first/last/next/previous, and the same links under the older ``hydra:PagedCollection`` names that
+    ckanext-dcat's RDF harvester (and harvesters built on it, e.g. data.europa.eu's) follows."""
+    g = builder.graph
+    view = IRI(page.url(page.number))
+    g.add(builder.catalog, "hydra:view", view)
+    g.add(view, "rdf:type", IRI(_expand("hydra:PartialCollectionView")))
+    g.add(view, "rdf:type", IRI(_expand("hydra:PagedCollection")))
+    g.add(view, "hydra:totalItems", Literal(str(total), datatype="xsd:integer"))
+    g.add(view, "hydra:itemsPerPage", Literal(str(page.size), datatype="xsd:integer"))
+    links = {"first": 1, "last": last}
+    if page.number < last:
+        links["next"] = page.number + 1
+    if page.number > 1:
+        links["previous"] = page.number - 1
+    for name, number in links.items():
+        g.add(view, f"hydra:{name}", IRI(page.url(number)))
+        g.add(view, f"hydra:{name}Page", IRI(page.url(number)))
+
+
+def catalog_graph(resources: QuerySet[Resource], *, request_base: str, page: Page | None = None) -> Graph:
+    """The DCAT-AP 3 graph of ``resources`` (already limited to what the caller may see): all of them, or
+    with ``page`` that page of them (by code) with its Hydra paging links; ``PageNotFound`` past the last
+    page (page 1 of an empty catalog exists)."""
     builder = CatalogGraph(base_url(request_base))
     builder.header(str(getattr(settings, "CATALOG_PUBLISHER", "") or "OneWindow"))
-    for resource in _resources_for_export(resources):
+    exported = _resources_for_export(resources)
+    if page is not None:
+        total = resources.count()
+        last = max(1, -(-total // page.size))
+        if page.number > last:
+            raise PageNotFound(page.number)
+        start = (page.number - 1) * page.size
+        exported = exported[start : start + page.size]
+        _paging(builder, page, total, last)
+    for resource in exported:
         builder.dataset(resource)
     return builder.graph
 

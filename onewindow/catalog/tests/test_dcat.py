@@ -184,3 +184,93 @@ def test_the_shapes_do_catch_a_broken_export(catalog: dict[str, Any], client: Cl
     assert not conforms
     assert "dcat-ap-SHACL.ttl#dcat:DatasetShape" in report
     assert "MinCountConstraintComponent" in report
+
+
+# --- Paging (Hydra) ------------------------------------------------------------------------------------
+
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+
+
+def _view(graph: Any) -> Any:
+    catalog_iri = next(iter(graph.subjects(rdflib.RDF.type, rdflib.URIRef(DCAT + "Catalog"))))
+    return graph.value(catalog_iri, rdflib.URIRef(HYDRA + "view"))
+
+
+def _link(graph: Any, view: Any, name: str) -> str | None:
+    """The Hydra Core link, checked to be the same as ckanext-dcat's older ``hydra:<name>Page``."""
+    link = graph.value(view, rdflib.URIRef(HYDRA + name))
+    assert link == graph.value(view, rdflib.URIRef(HYDRA + name + "Page"))
+    return None if link is None else str(link)
+
+
+def _identifiers(graph: Any) -> set[str]:
+    return {
+        str(graph.value(dataset, rdflib.URIRef(DCT + "identifier")))
+        for dataset in graph.subjects(rdflib.RDF.type, rdflib.URIRef(DCAT + "Dataset"))
+    }
+
+
+def test_pages_follow_one_another_to_the_whole_catalog_and_each_conforms(
+    catalog: dict[str, Any], role_users: Any, client_for: Any
+) -> None:
+    admin = client_for(role_users["system_admin"])
+    whole = _identifiers(_graph(_export(admin).content.decode(), "json-ld"))
+    assert len(whole) == len(catalog) > 2
+
+    seen: list[str] = []
+    url: str | None = "/api/v1/catalog/dcat?page_size=2&format=ttl"
+    pages = 0
+    while url is not None:
+        response = admin.get(url.removeprefix("http://testserver"))
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/turtle")
+        graph = _graph(response.content.decode(), "turtle")
+        conforms, report = _validate(graph)
+        assert conforms, report
+        view = _view(graph)
+        assert (view, rdflib.RDF.type, rdflib.URIRef(HYDRA + "PartialCollectionView")) in graph
+        assert int(graph.value(view, rdflib.URIRef(HYDRA + "totalItems"))) == len(whole)
+        assert int(graph.value(view, rdflib.URIRef(HYDRA + "itemsPerPage"))) == 2
+        page_ids = _identifiers(graph)
+        assert 1 <= len(page_ids) <= 2
+        seen.extend(sorted(page_ids))
+        pages += 1
+        assert (
+            _link(graph, view, "first")
+            == "http://testserver/api/v1/catalog/dcat?page=1&page_size=2&format=ttl"
+        )
+        assert (_link(graph, view, "previous") is None) == (pages == 1)
+        url = _link(graph, view, "next")
+        if url is None:
+            assert _link(graph, view, "last") == str(view)
+    assert pages == -(-len(whole) // 2)
+    assert seen == sorted(seen)  # in code order, no overlaps
+    assert set(seen) == whole
+    assert len(seen) == len(whole)
+
+
+def test_the_default_page_links_carry_only_the_page(catalog: dict[str, Any], client: Client) -> None:
+    graph = _graph(_export(client).content.decode(), "json-ld")
+    view = _view(graph)
+    assert str(view) == "http://testserver/api/v1/catalog/dcat?page=1"
+    assert _link(graph, view, "next") is None
+    assert int(graph.value(view, rdflib.URIRef(HYDRA + "totalItems"))) == 3  # the open catalog only
+
+
+def test_an_empty_catalog_has_one_empty_page(client: Client, db: None) -> None:
+    graph = _graph(_export(client).content.decode(), "json-ld")
+    assert int(graph.value(_view(graph), rdflib.URIRef(HYDRA + "totalItems"))) == 0
+    assert client.get("/api/v1/catalog/dcat", {"page": 2}).status_code == 404
+
+
+def test_a_page_past_the_last_and_bad_sizes_are_refused_clearly(
+    catalog: dict[str, Any], client: Client
+) -> None:
+    response = client.get("/api/v1/catalog/dcat", {"page": 3, "page_size": 2})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["code"] == "page_not_found"
+    assert "第 3 页" in body["message_zh"]
+    assert "page 3" in body["message_en"]
+    for parameters in ({"page": 0}, {"page_size": 0}, {"page_size": dcat.MAX_PAGE_SIZE + 1}, {"page": "x"}):
+        assert client.get("/api/v1/catalog/dcat", parameters).status_code == 422
