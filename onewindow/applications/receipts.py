@@ -42,6 +42,7 @@ from onewindow.seals import actions as seal_actions
 from onewindow.seals import selectors as seal_selectors
 from onewindow.seals.keystore import KeyStoreError
 from onewindow.seals.models import Seal
+from onewindow.seals.pades import TimestampUnavailable, pades_sign
 
 logger = get_logger(__name__)
 
@@ -70,23 +71,27 @@ _SEAL_UNAVAILABLE = (RuleViolation, KeyStoreError, ImproperlyConfigured)
 
 @dataclass(frozen=True)
 class DocumentCopy:
-    """What one download serves: the stored file, or an unsealed copy made for this download only.
+    """What one download serves: the stored file, or a copy made for this download only.
 
-    ``unsealed_content`` is set when no seal could sign: that copy is not stored, so a later download, once
-    the department has a seal again, stores the sealed document. ``sha256`` is of the bytes served.
+    ``unsealed_content`` is set when no seal could sign; ``untimestamped_content`` (sealed, PAdES B-B) when
+    ``ONEWINDOW_TSA_URL`` is set and the timestamp server did not answer. Neither copy is stored, so a later
+    download, once the seal or the timestamp server is back, stores the complete document. ``sha256`` is of
+    the bytes served.
     """
 
     document: Document
     sha256: str
     unsealed_content: bytes | None = None
+    untimestamped_content: bytes | None = None
 
     @property
     def is_stored(self) -> bool:
-        return self.unsealed_content is None
+        return self.unsealed_content is None and self.untimestamped_content is None
 
     def open(self) -> IO[bytes]:
-        if self.unsealed_content is not None:
-            return io.BytesIO(self.unsealed_content)
+        content = self.unsealed_content if self.unsealed_content is not None else self.untimestamped_content
+        if content is not None:
+            return io.BytesIO(content)
         stored: IO[bytes] = self.document.file.open("rb")
         return stored
 
@@ -154,14 +159,15 @@ def document_pdf(document: Document, *, seal: Seal | None = None, sealed: bool =
     return bytes(HTML(string=html).write_pdf())
 
 
-def document_sealed_pdf(document: Document) -> bytes:
-    """Render the document with the deciding department's seal image and sign it (PAdES, ECDSA P-256).
+def document_sealed_pdf(document: Document, *, timestamped: bool = True) -> bytes:
+    """Render the document with the deciding department's seal image and sign it (PAdES, ECDSA P-256):
+    baseline B-T with an RFC 3161 timestamp when ``ONEWINDOW_TSA_URL`` is set and ``timestamped``, else B-B.
 
     Raises what the seals app raises when it cannot sign (``RuleViolation`` ``seal_missing``,
-    ``seal_not_active``, ``seal_expired``; ``KeyStoreError``; ``ImproperlyConfigured``). The signature is
-    audited as ``seals.pdf_signed`` by ``back-office`` with the tracking number, in the caller's transaction.
+    ``seal_not_active``, ``seal_expired``; ``KeyStoreError``; ``ImproperlyConfigured``), and
+    ``TimestampUnavailable`` when the timestamp server does not answer. The signature is audited as
+    ``seals.pdf_signed`` by ``back-office`` with the tracking number, in the caller's transaction.
     """
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
     application = document.application
@@ -174,18 +180,15 @@ def document_sealed_pdf(document: Document) -> bytes:
             format(certificate.serial_number, "x") if certificate is not None else ""
         )
         content = document_pdf(document, seal=seal, sealed=True)
-        signed = signers.sign_pdf(
-            IncrementalPdfFileWriter(io.BytesIO(content)),
-            signers.PdfSignatureMetadata(
-                field_name=SIGNATURE_FIELD,
-                subfilter=fields.SigSeedSubFilter.PADES,
-                md_algorithm="sha256",
-                reason=document.name,
-                location=application.service.department.name,
-            ),
-            signer=signer,
+        metadata = signers.PdfSignatureMetadata(
+            field_name=SIGNATURE_FIELD,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            reason=document.name,
+            location=application.service.department.name,
         )
-    return bytes(signed.getvalue())
+        signed, _level = pades_sign(content, metadata=metadata, signer=signer, timestamped=timestamped)
+    return signed
 
 
 def _first_seal_issue(department: Department) -> None:
@@ -207,6 +210,24 @@ def _first_seal_issue(department: Department) -> None:
 def _unavailable_reason(error: Exception) -> str:
     code = getattr(error, "code", None)
     return str(code) if isinstance(error, RuleViolation) and code else type(error).__name__
+
+
+def _untimestamped_copy(document: Document, error: TimestampUnavailable) -> DocumentCopy:
+    """The timestamp server did not answer: the document sealed without a timestamp (B-B), served for this
+    download and not stored, so the first download after the server is back stores the B-T document. A
+    receipt is the applicant's proof of filing and must not fail because a timestamp server is down."""
+    logger.warning(
+        "document_not_timestamped",
+        tracking_no=document.application.tracking_no,
+        document=document.pk,
+        kind=document.kind,
+        reason=str(error)[:200],
+    )
+    with transaction.atomic():
+        content = document_sealed_pdf(document, timestamped=False)
+    return DocumentCopy(
+        document=document, sha256=hashlib.sha256(content).hexdigest(), untimestamped_content=content
+    )
 
 
 def document_render(document: Document) -> DocumentCopy:
@@ -237,6 +258,8 @@ def document_render(document: Document) -> DocumentCopy:
                     content = document_sealed_pdf(locked)
             except _SEAL_UNAVAILABLE as error:
                 failure = error
+            except TimestampUnavailable as error:
+                return _untimestamped_copy(locked, error)
             else:
                 locked.sha256 = hashlib.sha256(content).hexdigest()
                 locked.file.save(

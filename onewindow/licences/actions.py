@@ -33,7 +33,6 @@ from onewindow.licences.models import HolderKind, Licence, LicenceStatus, Revoca
 from onewindow.licences.pdf import (
     LicencePdfContent,
     PdfField,
-    TimestampUnavailable,
     licence_pdf_render,
     licence_pdf_sign,
 )
@@ -47,6 +46,7 @@ from onewindow.licences.types import licence_type_for
 from onewindow.organisations.models import Department
 from onewindow.seals.actions import seal_pdf_signer_for_decision, seal_rotate, seal_sign_for_decision
 from onewindow.seals.models import Seal
+from onewindow.seals.pades import TimestampUnavailable
 from onewindow.seals.selectors import seal_active, seals_revoked
 
 logger = structlog.get_logger(__name__)

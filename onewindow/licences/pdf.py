@@ -12,44 +12,24 @@ the signature, so an uploaded copy names the licence it claims to be.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import io
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import segno
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
-from django.conf import settings
 from django.template.loader import render_to_string
+
+from onewindow.seals.pades import outside_event_loop, pades_sign
 
 # The key the licence number is written under in the PDF's document information dictionary (WeasyPrint
 # writes an HTML <meta name="licencenumber"> there, lower-cased and without punctuation).
 INFO_NUMBER_KEY = "licencenumber"
 SIGNATURE_FIELD = "Licence"
 PDF_ALGORITHM = "PAdES ECDSA-P256-SHA256"
-Result = TypeVar("Result")
-# Room for the CMS signature without a timestamp: two certificates and an ECDSA signature take about 2 KB.
-_RESERVED_WITHOUT_TIMESTAMP = 8192
-
-
-def _outside_event_loop(work: Callable[[], Result]) -> Result:
-    """Run ``work`` here, or in a worker thread when this thread runs an asyncio event loop: pyHanko's
-    synchronous functions call ``asyncio.run``, which refuses to nest (ASGI code, Playwright tests)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return work()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
-
-
-class TimestampUnavailable(Exception):  # noqa: N818 - reads as what happened
-    """The configured timestamp server did not give a timestamp (the licence cannot be signed B-T)."""
 
 
 @dataclass(frozen=True)
@@ -114,26 +94,12 @@ def licence_pdf_render(content: LicencePdfContent) -> bytes:
     return bytes(document.write_pdf(stylesheets=[_stylesheet()], custom_metadata=True))
 
 
-def timestamper_configured() -> Any | None:
-    """pyHanko's RFC 3161 client for ``ONEWINDOW_TSA_URL``, or None when no timestamp server is set."""
-    if not settings.TSA_URL:
-        return None
-    from pyhanko.sign.timestamps import HTTPTimeStamper
-
-    return HTTPTimeStamper(settings.TSA_URL, timeout=settings.TSA_TIMEOUT_SECONDS)
-
-
 def licence_pdf_sign(pdf: bytes, *, signer: Any, number: str, signer_name: str) -> tuple[bytes, str]:
     """Sign ``pdf`` with ``signer`` (a seal's pyHanko signer) as PAdES; returns the signed bytes and the
     baseline level ("B-B", or "B-T" with a timestamp). ``TimestampUnavailable`` if the configured timestamp
     server does not answer."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko.sign.general import SigningError
-    from pyhanko.sign.timestamps import TimestampRequestError
 
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    timestamper = timestamper_configured()
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -143,23 +109,7 @@ def licence_pdf_sign(pdf: bytes, *, signer: Any, number: str, signer_name: str) 
         reason=f"电子证照 {number} / E-licence {number}",
         name=signer_name,
     )
-    try:
-        output = _outside_event_loop(
-            lambda: signers.sign_pdf(
-                writer,
-                metadata,
-                signer=signer,
-                timestamper=timestamper,
-                bytes_reserved=None if timestamper else _RESERVED_WITHOUT_TIMESTAMP,
-            )
-        )
-    except TimestampRequestError as error:
-        raise TimestampUnavailable(str(error)) from error
-    except SigningError as error:
-        if isinstance(error.__cause__, TimestampRequestError):
-            raise TimestampUnavailable(str(error.__cause__)) from error
-        raise
-    return bytes(output.getvalue()), ("B-T" if timestamper else "B-B")
+    return pades_sign(pdf, metadata=metadata, signer=signer)
 
 
 # --- Checking an uploaded PDF ---------------------------------------------------------------------------
@@ -208,7 +158,7 @@ def pdf_signature_check(pdf: bytes, *, trust_roots_der: list[bytes]) -> PdfSigna
     (embedded,) = signatures
     roots = [asn1_x509.Certificate.load(der) for der in trust_roots_der]
     try:
-        status = _outside_event_loop(
+        status = outside_event_loop(
             lambda: validate_pdf_signature(embedded, ValidationContext(trust_roots=roots))
         )
     except Exception:  # as above: a malformed signature dictionary or CMS blob

@@ -22,8 +22,10 @@ def document_download(*, acting_user: User, tracking_no: str, document_id: int) 
         "kind": copy.document.kind,
         "sha256": copy.sha256,
     }
-    if not copy.is_stored:
+    if copy.unsealed_content is not None:
         details["unsealed_copy"] = True
+    if copy.untimestamped_content is not None:
+        details["untimestamped_copy"] = True
     with transaction.atomic():
         audit_append(
             action="document.downloaded",

@@ -24,7 +24,7 @@ from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.db import connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -45,6 +45,7 @@ from onewindow.audit.models import AuditRecord
 from onewindow.organisations.models import Department
 from onewindow.seals.actions import seal_revoke, seal_rotate
 from onewindow.seals.models import CertificateAuthority, Seal, SealStatus
+from onewindow.seals.tests.tsa import closed_port, tsa_server  # noqa: F401 - the "tsa" fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -473,3 +474,70 @@ def test_concurrent_first_downloads_issue_one_seal_and_seal_each_document_once(
     assert AuditRecord.objects.filter(action="seals.pdf_signed").count() == 2
     stored = dict(Document.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "sha256"))
     assert sorted(results) == sorted([(first.pk, stored[first.pk]), (second.pk, stored[second.pk])] * 2)
+
+
+# --- PAdES B-T with a timestamp server (ONEWINDOW_TSA_URL) -------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_with_a_timestamp_server_each_letter_is_signed_b_t(
+    kind: str,
+    tsa: tuple[str, bytes],
+    seal: Seal,
+    role_users: dict[str, Any],
+    document_of: Callable[[str], Document],
+    client_for: Callable[[object], Client],
+) -> None:
+    url, tsa_der = tsa
+    document = document_of(kind)
+    with override_settings(TSA_URL=url, TSA_TIMEOUT_SECONDS=10):
+        pdf = _downloaded(client_for, role_users["resident"], document)
+
+    (embedded,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    roots = [asn1_x509.Certificate.load(_root()), asn1_x509.Certificate.load(tsa_der)]
+    status = validate_pdf_signature(embedded, ValidationContext(trust_roots=roots))
+    assert status.bottom_line
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.intact
+    assert status.timestamp_validity.valid
+    assert abs(status.timestamp_validity.timestamp - timezone.now()) < dt.timedelta(minutes=5)
+    document.refresh_from_db()
+    assert document.sha256 == hashlib.sha256(pdf).hexdigest()  # stored
+
+
+def test_a_timestamp_server_that_does_not_answer_gives_a_sealed_copy_not_stored(
+    tsa: tuple[str, bytes],
+    seal: Seal,
+    role_users: dict[str, Any],
+    document_of: Callable[[str], Document],
+    client_for: Callable[[object], Client],
+) -> None:
+    # Given a receipt and a timestamp server that does not answer
+    document = document_of(Document.Kind.RECEIPT)
+    with override_settings(TSA_URL=f"http://127.0.0.1:{closed_port()}/tsr", TSA_TIMEOUT_SECONDS=2):
+        # When the applicant downloads it
+        response = _download(client_for(role_users["resident"]), document)
+
+    # Then they get it sealed (B-B: no timestamp), and it is not stored
+    assert response.status_code == 200
+    pdf = _content(response)
+    status = _pyhanko_status(pdf)
+    assert status.bottom_line
+    assert status.timestamp_validity is None
+    assert UNSEALED_NOTE not in _text(pdf)
+    assert response["X-Content-SHA256"] == hashlib.sha256(pdf).hexdigest()
+    document.refresh_from_db()
+    assert (document.file.name, document.sha256) == ("", "")
+    download = AuditRecord.objects.get(action="document.downloaded")
+    assert download.details["untimestamped_copy"] is True
+    assert "unsealed_copy" not in download.details
+    # the failed attempt's seal record rolled back with it: one signing, the one served
+    assert AuditRecord.objects.filter(action="seals.pdf_signed").count() == 1
+
+    # When the server is back, the next download stores the B-T receipt
+    url, _tsa_der = tsa
+    with override_settings(TSA_URL=url, TSA_TIMEOUT_SECONDS=10):
+        stored = _downloaded(client_for, role_users["resident"], document)
+    assert _pyhanko_status(stored).timestamp_validity is not None
+    document.refresh_from_db()
+    assert document.sha256 == hashlib.sha256(stored).hexdigest()
