@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import admin_url, database_url, psql
+from bench_support import admin_url, child_environment, database_url, psql, run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench_monitoring"
@@ -167,31 +165,6 @@ def _child(records: int) -> dict[str, Any]:
     return results
 
 
-def _run(environment: dict[str, str], records: int) -> dict[str, Any]:
-    completed = subprocess.run(  # noqa: S603 - our own script and interpreter
-        [sys.executable, __file__, "--child", "--records", str(records)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise SystemExit(completed.stderr[-3000:])
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _environment(var_dir: str) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    return environment | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "ONEWINDOW_ENV": "development",
-        "ONEWINDOW_VAR_DIR": var_dir,
-        "ONEWINDOW_LOG_LEVEL": "WARNING",
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -207,14 +180,16 @@ def main() -> None:
         return
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ow-bench-") as directory:
-        results["sqlite"] = _run(_environment(directory), records)
+        results["sqlite"] = run_child(__file__, ["--records", str(records)], child_environment(directory))
     if args.postgres:
         url = database_url(args.postgres)
         name = url.rsplit("/", 1)[1]
         psql(admin_url(url), f'CREATE DATABASE "{name}"')
         try:
             with tempfile.TemporaryDirectory(prefix="ow-bench-") as directory:
-                results["postgresql"] = _run(_environment(directory) | {"DATABASE_URL": url}, records)
+                results["postgresql"] = run_child(
+                    __file__, ["--records", str(records)], child_environment(directory, url)
+                )
         finally:
             psql(admin_url(url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for name, result in results.items():

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import admin_url, database_url, psql
+from bench_support import admin_url, child_environment, database_url, psql, run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench"
@@ -137,30 +135,8 @@ def _child(appends: int) -> dict[str, Any]:
     }
 
 
-def _run(environment: dict[str, str], appends: int) -> dict[str, Any]:
-    completed = subprocess.run(  # noqa: S603 - our own script and interpreter
-        [sys.executable, __file__, "--child", "--appends", str(appends)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise SystemExit(completed.stderr[-3000:])
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _environment(var_dir: str) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    return environment | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "ONEWINDOW_ENV": "development",
-        "ONEWINDOW_VAR_DIR": var_dir,
-        "ONEWINDOW_LOG_LEVEL": "WARNING",
-        "ONEWINDOW_MESSAGELOG_PAYLOADS": "full",
-    }
+def _environment(var_dir: str, database: str | None = None) -> dict[str, str]:
+    return child_environment(var_dir, database, ONEWINDOW_MESSAGELOG_PAYLOADS="full")
 
 
 def main() -> None:
@@ -178,14 +154,16 @@ def main() -> None:
         return
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ow-bench-") as directory:
-        results["sqlite"] = _run(_environment(directory), appends)
+        results["sqlite"] = run_child(__file__, ["--appends", str(appends)], _environment(directory))
     if args.postgres:
         url = database_url(args.postgres)
         name = url.rsplit("/", 1)[1]
         psql(admin_url(url), f'CREATE DATABASE "{name}"')
         try:
             with tempfile.TemporaryDirectory(prefix="ow-bench-") as directory:
-                results["postgresql"] = _run(_environment(directory) | {"DATABASE_URL": url}, appends)
+                results["postgresql"] = run_child(
+                    __file__, ["--appends", str(appends)], _environment(directory, url)
+                )
         finally:
             psql(admin_url(url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for name, result in results.items():

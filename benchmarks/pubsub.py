@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_support import admin_url, database_url, psql
+from bench_support import admin_url, child_environment, database_url, psql, run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/ow_bench_pubsub"
@@ -419,38 +419,16 @@ def _crash_child(events: int, brokers: list[str]) -> dict[str, Any]:
 # --- the parent: throwaway databases, children, figures --------------------------------------------------
 
 
-def _environment(var_dir: str, database: str | None) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    environment |= {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "ONEWINDOW_ENV": "development",
-        "ONEWINDOW_VAR_DIR": var_dir,
-        "ONEWINDOW_LOG_LEVEL": "WARNING",
-    }
-    return environment | ({"DATABASE_URL": database} if database else {})
-
-
 def _run_child(child_args: list[str], database_base: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ow-bench-") as directory:
         url = database_url(database_base) if database_base else None
         if url:
             psql(admin_url(url), f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
         try:
-            completed = subprocess.run(  # noqa: S603 - our own script and interpreter
-                [sys.executable, __file__, "--child", *child_args],
-                cwd=ROOT,
-                env=_environment(directory, url),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            return run_child(__file__, child_args, child_environment(directory, url))
         finally:
             if url:
                 psql(admin_url(url), f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    if completed.returncode != 0:
-        raise SystemExit(completed.stderr[-3000:])
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
 
 
 def _brokers(backend: str, nats_url: str) -> list[str]:
