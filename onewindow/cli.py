@@ -184,6 +184,8 @@ def cmd_exchange_keys(args: argparse.Namespace, extra: list[str]) -> int:
         arguments += [*([args.system] if args.system else []), *(["--json"] if args.json else [])]
     elif args.keys_command == "issue":
         arguments += [args.system, "--algorithm", args.algorithm]
+    elif args.keys_command == "register":
+        arguments += ["--system", args.system, "--csr", args.csr, *(["--json"] if args.json else [])]
     else:
         arguments += [args.key_id, "--reason", args.reason]
     return _call("exchange_keys", *arguments)
@@ -494,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     archive_log.set_defaults(handler=cmd_exchange_archive_log, passthrough=True)
     keys = exchange_commands.add_parser(
         "keys",
-        help="List, issue (rotate) or revoke subsystem signing keys.",
+        help="List, issue (rotate), register or revoke subsystem signing keys.",
         description="Subsystem signing keys (manage.py exchange_keys): the audited actions of the pages.",
     )
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
@@ -507,7 +509,13 @@ def build_parser() -> argparse.ArgumentParser:
     keys_revoke = keys_commands.add_parser("revoke", help="Revoke a key at once (final).")
     keys_revoke.add_argument("key_id", metavar="KEY_ID", help="The key's id.")
     keys_revoke.add_argument("--reason", required=True, help="Why (recorded in the audit trail).")
-    for keys_command in (keys_list, keys_issue, keys_revoke):
+    keys_register = keys_commands.add_parser(
+        "register", help="Register the subsystem's own key from its certificate request (CSR)."
+    )
+    keys_register.add_argument("--system", required=True, help="Subsystem (information system) code.")
+    keys_register.add_argument("--csr", required=True, metavar="FILE", help="PKCS#10 request, PEM or DER.")
+    keys_register.add_argument("--json", action="store_true", help="Print the registered key as JSON.")
+    for keys_command in (keys_list, keys_issue, keys_revoke, keys_register):
         keys_command.add_argument("--user", default="", help="Act as this account (default: the system).")
         keys_command.set_defaults(handler=cmd_exchange_keys)
 

@@ -22,5 +22,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("grants/<int:grant_id>/revoke/", views_sharing.grant_revoke, name="grant_revoke"),
     path("systems/", views_sharing.system_list, name="systems"),
     path("systems/<int:system_id>/", views_sharing.system_detail, name="system"),
+    path(
+        "systems/<int:system_id>/conformance/",
+        views_sharing.system_conformance_run,
+        name="system_conformance_run",
+    ),
     path("supervision/", views_sharing.catalog_supervision, name="supervision"),
 ]

@@ -4,7 +4,8 @@
 * ``/catalog/share-requests/`` — the requests one's departments received and made, with their lights;
   ``/catalog/share-requests/<id>/`` — one request, and the provider's answer;
 * ``/catalog/grants/`` — grants to and from one's departments; revocation;
-* ``/catalog/systems/`` — the information-systems register; approval of planned systems;
+* ``/catalog/systems/`` — the information-systems register; approval of planned systems; running the
+  exchange's conformance check on a system's endpoint (system administrators);
 * ``/catalog/supervision/`` — overdue data updates and sharing requests (linked from supervision).
 
 Thin: read the form, call the selectors and actions (which authorise), render. Refusals of an action are
@@ -31,6 +32,7 @@ from onewindow.accounts.permissions import user_has_permission
 from onewindow.accounts.roles import Permission
 from onewindow.catalog import actions_sharing, quality, selectors, selectors_sharing, systems
 from onewindow.catalog.models import (
+    InformationSystem,
     Resource,
     ResourceVersion,
     ShareRequest,
@@ -358,7 +360,16 @@ def system_detail(request: HttpRequest, system_id: int) -> HttpResponse:
         else:
             messages.success(request, _("System approved."))
             return redirect("catalog:system", system_id=system.pk)
+    return _system_page(request, system, errors, status)
+
+
+def _system_page(
+    request: HttpRequest, system: InformationSystem, errors: list[FieldError], status: int
+) -> HttpResponse:
+    user = _user(request)
     blockers = systems.approval_blockers(system) if system.approval == "pending" else []
+    report = system.conformance_report if isinstance(system.conformance_report, dict) else {}
+    checks = report.get("checks")
     return render(
         request,
         "catalog/system.html",
@@ -371,10 +382,50 @@ def system_detail(request: HttpRequest, system_id: int) -> HttpResponse:
             "blockers": [_pick(b.message_zh, b.message_en) for b in blockers],
             "may_approve": system.approval == "pending"
             and user_has_permission(user, Permission.MANAGE_SYSTEM),
+            # The exchange's conformance check (docs/exchange.md): run by those the API lets run it.
+            "may_run_conformance": user_has_permission(user, Permission.MANAGE_SYSTEM),
+            "conformance": report,
+            "conformance_checks": checks if isinstance(checks, list) else [],
+            "english": is_english(),
             "error_summary_html": error_summary(errors),
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def system_conformance_run(request: HttpRequest, system_id: int) -> HttpResponse:
+    """Run the exchange's conformance check on the system's endpoint and record the result (system
+    administrators; the action of ``POST /api/v1/catalog/systems/{id}/conformance/run``), then show it."""
+    from onewindow.exchange.conformance import system_conformance_run as run
+
+    user = _user(request)
+    system = systems.system_for_user(user, system_id)
+    try:
+        recorded, report = run(acting_user=user, system=system, timeout=5.0)
+    except RuleViolation as refused:  # no endpoint registered
+        return _system_page(request, system, _errors(refused), 422)
+    if report.passed:
+        messages.success(
+            request, _("Conformance check passed: every check succeeded and the result is recorded.")
+        )
+    elif not report.reached:
+        messages.error(
+            request,
+            _(
+                "The endpoint %(url)s could not be reached: nothing answered. Check the address registered "
+                "for the system and that its adapter is running. The failed result is recorded."
+            )
+            % {"url": report.url},
+        )
+    else:
+        messages.error(
+            request,
+            _("Conformance check failed: %(failed)s of %(total)s checks failed. The result is recorded.")
+            % {"failed": len(report.failed()), "total": len(report.checks)},
+        )
+    return redirect("catalog:system", system_id=recorded.pk)
 
 
 # --- Supervision -------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Writes of the exchange: subsystem keys (issue, rotate, revoke), services, per-grant rate limits.
+"""Writes of the exchange: subsystem keys (issue, rotate, revoke, register), services (register, deactivate,
+reactivate), per-grant rate limits, the gateway's keys.
 
 Each action is one transaction with its audit record. Keys and services of a subsystem are managed by the
 administrators of the department that owns it, and by system administrators; everyone else is refused
@@ -173,13 +174,14 @@ def service_register(
             "timeout_seconds": max(0.1, min(float(timeout_seconds), 60.0)),
             "retries": max(0, min(int(retries), 5)),
             "openapi": openapi or {},
-            "is_active": True,
         }
+        # A change keeps the service's state: a deactivated service comes back only through
+        # ``service_reactivate`` (audited as such), never as a side effect of editing it.
         service, created = Service.objects.update_or_create(
             provider=provider,
             code=code,
             defaults=fields,
-            create_defaults={**fields, "created_at": timezone.now()},
+            create_defaults={**fields, "is_active": True, "created_at": timezone.now()},
         )
         audit_append(
             action="exchange.service_registered" if created else "exchange.service_changed",
@@ -195,6 +197,74 @@ def service_register(
             department_code=provider.department.code,
         )
     return service
+
+
+def _service_locked(service: Service) -> Service:
+    return Service.objects.select_for_update().select_related("provider__department").get(pk=service.pk)
+
+
+def service_deactivate(*, acting_user: User | None, service: Service, reason: str) -> Service:
+    """Deactivate ``service`` (those who may change it: its provider department's administrators, system
+    administrators). From the next call on the gateway refuses it ``unknown_service`` (404) and discovery no
+    longer lists it; the admin pages still show it, marked inactive. Reversible (``service_reactivate``)."""
+    _require_manager(acting_user, service.provider, SERVICE_OBJECT)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation(
+            "reason_required",
+            "停用服务须说明理由。",
+            "Deactivating a service needs a reason.",
+            field="reason",
+        )
+    with transaction.atomic():
+        locked = _service_locked(service)
+        if not locked.is_active:
+            raise RuleViolation(
+                "service_already_inactive", "该服务已停用。", "This service is already inactive.", status=409
+            )
+        locked.is_active = False
+        locked.save(update_fields=["is_active"])
+        provider = locked.provider
+        audit_append(
+            action="exchange.service_deactivated",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=SERVICE_OBJECT,
+            object_id=locked.pk,
+            details={
+                "service": protocol.service_path(provider.department.credit_code, provider.code, locked.code),
+                "reason": reason[:200],
+            },
+            department_code=provider.department.code,
+        )
+    return locked
+
+
+def service_reactivate(*, acting_user: User | None, service: Service) -> Service:
+    """Put a deactivated ``service`` back into use (same permission as deactivating it): the next call is
+    answered and discovery lists it again."""
+    _require_manager(acting_user, service.provider, SERVICE_OBJECT)
+    with transaction.atomic():
+        locked = _service_locked(service)
+        if locked.is_active:
+            raise RuleViolation(
+                "service_already_active", "该服务已在用。", "This service is already active.", status=409
+            )
+        locked.is_active = True
+        locked.save(update_fields=["is_active"])
+        provider = locked.provider
+        audit_append(
+            action="exchange.service_reactivated",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=SERVICE_OBJECT,
+            object_id=locked.pk,
+            details={
+                "service": protocol.service_path(provider.department.credit_code, provider.code, locked.code)
+            },
+            department_code=provider.department.code,
+        )
+    return locked
 
 
 def grant_rate_limit_set(*, acting_user: User, grant: Grant, per_minute: int) -> GrantRateLimit:

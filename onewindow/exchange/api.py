@@ -2,8 +2,9 @@
 
 Discovery is public and unsigned, like the resource catalog it mirrors: it lists members, their subsystems
 and services, a service's OpenAPI document and the subsystems' verifying keys (what a client needs to check
-signed responses), never data. Key administration is for the owning department's administrators and system
-administrators: 401 without a caller, 403 for any other role (audited, nothing changed). A service's
+signed responses), never data. Key administration, and deactivating or reactivating a service, are for the
+owning department's administrators and system administrators: 401 without a caller, 403 for any other role
+(audited, nothing changed). A service's
 statistics (``/services/{service id}/stats``) are for system administrators and, for their departments'
 calls, department administrators (docs/exchange.md "Monitoring").
 """
@@ -282,3 +283,57 @@ def service_stats(request: HttpRequest, credit_code: str, subsystem: str, code: 
             for name, window in monitored.stats.windows.items()
         },
     }
+
+
+# --- Service state (docs/exchange.md "Pages": deactivating a service) --------------------------------------
+
+
+class ServiceStateOut(Schema):
+    service: str
+    code: str
+    name: str
+    is_active: bool
+
+
+class ServiceDeactivateIn(Schema):
+    reason: str
+
+
+def _service_state(service: Service) -> dict[str, Any]:
+    return {
+        "service": selectors_admin.service_id(service),
+        "code": service.code,
+        "name": service.name,
+        "is_active": service.is_active,
+    }
+
+
+@router.post(
+    "/services/CN/GOV/{credit_code}/{subsystem}/{code}/deactivate",
+    auth=api_auth,
+    response={200: ServiceStateOut, **_ERRORS},
+    summary="Deactivate a service: calls are refused unknown_service (404) and discovery stops listing it "
+    "(its department's administrators, system administrators)",
+    description="422 `reason_required`; 409 `service_already_inactive`.",
+)
+def service_deactivate(
+    request: HttpRequest, credit_code: str, subsystem: str, code: str, payload: ServiceDeactivateIn
+) -> dict[str, Any]:
+    user = cast(User, request.user)
+    service = selectors_admin.service_for_admin(user, credit_code, subsystem, code)
+    return _service_state(
+        actions.service_deactivate(acting_user=user, service=service, reason=payload.reason)
+    )
+
+
+@router.post(
+    "/services/CN/GOV/{credit_code}/{subsystem}/{code}/reactivate",
+    auth=api_auth,
+    response={200: ServiceStateOut, **_ERRORS},
+    summary="Reactivate a deactivated service (its department's administrators, system administrators)",
+    description="409 `service_already_active`.",
+)
+def service_reactivate(request: HttpRequest, credit_code: str, subsystem: str, code: str) -> dict[str, Any]:
+    user = cast(User, request.user)
+    service = selectors_admin.service_for_admin(user, credit_code, subsystem, code)
+    return _service_state(actions.service_reactivate(acting_user=user, service=service))

@@ -74,6 +74,8 @@ class ConformanceReport:
     service: str
     checked_at: dt.datetime
     checks: list[CheckResult] = field(default_factory=list)
+    # False when no request got an HTTP answer at all (nothing listening, an unknown host, a bad URL).
+    reached: bool = False
 
     @property
     def passed(self) -> bool:
@@ -89,15 +91,17 @@ class ConformanceReport:
             "service": self.service,
             "checked_at": self.checked_at.isoformat(),
             "passed": self.passed,
+            "reached": self.reached,
             "checks": [dataclasses.asdict(check) for check in self.checks],
         }
 
     def lines(self) -> list[str]:
-        verdict = (
-            "符合性检测通过 / Conformance check passed"
-            if self.passed
-            else f"符合性检测未通过 / Conformance check failed: {', '.join(self.failed())}"
-        )
+        if self.passed:
+            verdict = "符合性检测通过 / Conformance check passed"
+        elif not self.reached:
+            verdict = "符合性检测未通过：接口无法连接 / Conformance check failed: endpoint unreachable"
+        else:
+            verdict = f"符合性检测未通过 / Conformance check failed: {', '.join(self.failed())}"
         return [
             f"{self.url} ({self.system or '-'}, service {self.service or '-'})",
             *(check.line() for check in self.checks),
@@ -184,6 +188,7 @@ class _Checker:
             )
         except (OSError, ValueError) as error:
             return 0, None, f"{type(error).__name__}: {error}"
+        self.report.reached = True
         try:
             return status, json.loads(body), ""
         except ValueError:
@@ -228,6 +233,8 @@ class _Checker:
             )
         except (OSError, ValueError) as error:
             sent.failure = f"{type(error).__name__}: {error}"
+        else:
+            self.report.reached = True
         return sent
 
     def response_keys(self, key_id: str) -> tuple[Verifier, str] | None:
@@ -452,6 +459,14 @@ class _Checker:
                 "stale_timestamp",
                 "malformed_body",
             ):
+                if not self.report.reached:
+                    self.add(
+                        name,
+                        False,
+                        "未执行：接口地址无法连接。",
+                        "Not run: the endpoint cannot be reached.",
+                    )
+                    continue
                 self.add(
                     name,
                     False,

@@ -156,3 +156,13 @@ class KeyRevokeForm(AdminForm):
         help_text=_("Recorded in the audit trail."),
         error_messages={"required": _("Enter the reason for revoking the key.")},
     )
+
+
+class ServiceDeactivateForm(AdminForm):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded in the audit trail."),
+        error_messages={"required": _("Enter the reason for deactivating the service.")},
+    )

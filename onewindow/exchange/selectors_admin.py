@@ -10,6 +10,7 @@ Who sees what:
   subscriptions page. Only counts, codes and durations are read: never payloads, purposes or consumers.
 * **Services and keys** — the provider (owning) department's administrators and system administrators
   (``actions.may_manage_system``), as the actions require.
+* **The gateway's keys** — system administrators only (``actions.gateway_key_issue``/``_revoke``).
 
 Statistics are bounded to the last day (the ``messagelog_started_idx`` index on ``started_at``): one
 grouped query for calls, errors by code and last call, and one ranking query for the percentiles
@@ -35,8 +36,8 @@ from onewindow.accounts.permissions import permission_denied, user_has_permissio
 from onewindow.accounts.roles import ROLE_PERMISSIONS, Permission
 from onewindow.catalog.models import InformationSystem, Resource, ResourceStatus
 from onewindow.exchange import protocol
-from onewindow.exchange.actions import KEY_OBJECT, SERVICE_OBJECT, may_manage_system
-from onewindow.exchange.models import Service
+from onewindow.exchange.actions import GATEWAY_KEY_OBJECT, KEY_OBJECT, SERVICE_OBJECT, may_manage_system
+from onewindow.exchange.models import GatewayKey, Service
 from onewindow.messagelog.models import MessageLogRecord
 
 STATS_OBJECT = "exchange_service_stats"
@@ -102,6 +103,26 @@ def service_for_admin(
             user, Permission.MANAGE_DEPARTMENT, object_type=SERVICE_OBJECT, object_id=str(service.pk)
         )
     return service
+
+
+def may_manage_gateway(user: User | AnonymousUser) -> bool:
+    """System administrators manage the gateway's own keys."""
+    return user_has_permission(user, Permission.MANAGE_SYSTEM)
+
+
+def gateway_keys_for_admin(user: User | AnonymousUser) -> QuerySet[GatewayKey]:
+    """Every gateway key, newest first (system administrators; refused, audited, to everyone else)."""
+    if not may_manage_gateway(user):
+        raise permission_denied(user, Permission.MANAGE_SYSTEM, object_type=GATEWAY_KEY_OBJECT)
+    return GatewayKey.objects.order_by("-created_at", "-id")
+
+
+def gateway_key_for_admin(user: User | AnonymousUser, key_id: str) -> GatewayKey:
+    """One gateway key (system administrators; refused, audited, to everyone else); 404 when unknown."""
+    key = gateway_keys_for_admin(user).filter(key_id=key_id).first()
+    if key is None:
+        raise Http404(key_id)
+    return key
 
 
 def resources_for_services(systems: Sequence[InformationSystem], *, also: str = "") -> list[Resource]:

@@ -17,8 +17,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("services/new/", views.service_create, name="service_create"),
     path(SERVICE, views.service_detail, name="service"),
     path(f"{SERVICE}edit/", views.service_edit, name="service_edit"),
+    path(f"{SERVICE}deactivate/", views.service_deactivate, name="service_deactivate"),
+    path(f"{SERVICE}reactivate/", views.service_reactivate, name="service_reactivate"),
     path("systems/", views.systems_index, name="systems"),
     path("systems/<str:code>/keys/", views.system_keys, name="system_keys"),
     path("systems/<str:code>/keys/issue/", views.system_key_issue, name="key_issue"),
     path("keys/<str:key_id>/revoke/", views.key_revoke, name="key_revoke"),
+    path("gateway-keys/", views.gateway_keys, name="gateway_keys"),
+    path("gateway-keys/issue/", views.gateway_key_issue, name="gateway_key_issue"),
+    path("gateway-keys/<str:key_id>/revoke/", views.gateway_key_revoke, name="gateway_key_revoke"),
 ]

@@ -1,6 +1,6 @@
 """The exchange's web endpoints: ``POST /exchange/v1/{service path}`` (the gateway does the work,
-docs/exchange.md) and the admin pages — service monitoring, services, subsystem keys (docs/exchange.md
-"Pages").
+docs/exchange.md) and the admin pages — service monitoring, services (register, change, deactivate,
+reactivate), subsystem keys, the gateway's keys (docs/exchange.md "Pages").
 
 Thin: parse, call the selector or action, render. The selectors and actions check access and audit every
 refusal (403); anonymous visitors of the admin pages go to the sign-in page. The monitoring pages show
@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch
@@ -29,9 +30,10 @@ from onewindow.catalog.models import InformationSystem
 from onewindow.core.errors import RuleViolation
 from onewindow.core.validators import bilingual
 from onewindow.exchange import actions, protocol, selectors, selectors_admin
-from onewindow.exchange.forms import KeyIssueForm, KeyRevokeForm, ServiceForm
+from onewindow.exchange.adapter import GATEWAY_IDENTITY
+from onewindow.exchange.forms import KeyIssueForm, KeyRevokeForm, ServiceDeactivateForm, ServiceForm
 from onewindow.exchange.gateway import ERRORS, exchange_handle
-from onewindow.exchange.models import KeyStatus, Service, SubsystemKey
+from onewindow.exchange.models import GatewayKey, KeyStatus, Service, SubsystemKey
 from onewindow.exchange.providers import BUILTIN_PROVIDERS
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -91,7 +93,12 @@ def services_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "exchange/services.html",
-        {"rows": rows, "may_register": may_register, "limit": selectors_admin.LIST_LIMIT},
+        {
+            "rows": rows,
+            "may_register": may_register,
+            "may_manage_gateway": selectors_admin.may_manage_gateway(user),
+            "limit": selectors_admin.LIST_LIMIT,
+        },
     )
 
 
@@ -225,6 +232,54 @@ def service_edit(request: HttpRequest, member: str, subsystem: str, code: str) -
     )
 
 
+def _service_page(service: Service) -> HttpResponse:
+    return redirect(
+        "exchange:service",
+        member=service.provider.department.credit_code,
+        subsystem=service.provider.code,
+        code=service.code,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@signed_in
+def service_deactivate(request: HttpRequest, member: str, subsystem: str, code: str) -> HttpResponse:
+    """Confirm and deactivate a service, with a reason: calls are refused ``unknown_service`` from then on."""
+    user = _user(request)
+    service = selectors_admin.service_for_admin(user, member, subsystem, code)
+    form = ServiceDeactivateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.service_deactivate(acting_user=user, service=service, reason=form.cleaned_data["reason"])
+        except RuleViolation as error:
+            form.add_violation(error)
+        else:
+            messages.success(request, _("Service %(code)s deactivated.") % {"code": service.code})
+            return _service_page(service)
+    form.mark_errors()
+    return render(
+        request,
+        "exchange/service_deactivate.html",
+        {"service": service, "service_id": selectors_admin.service_id(service), "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_POST
+@signed_in
+def service_reactivate(request: HttpRequest, member: str, subsystem: str, code: str) -> HttpResponse:
+    """Put a deactivated service back into use (the button on its page)."""
+    user = _user(request)
+    service = selectors_admin.service_for_admin(user, member, subsystem, code)
+    try:
+        actions.service_reactivate(acting_user=user, service=service)
+    except RuleViolation as error:
+        messages.error(request, str(bilingual(error.message_zh, error.message_en)))
+    else:
+        messages.success(request, _("Service %(code)s reactivated.") % {"code": service.code})
+    return _service_page(service)
+
+
 # Subsystem keys
 
 
@@ -244,7 +299,15 @@ def systems_index(request: HttpRequest) -> HttpResponse:
             : selectors_admin.LIST_LIMIT
         ]
     )
-    return render(request, "exchange/systems.html", {"systems": systems, "limit": selectors_admin.LIST_LIMIT})
+    return render(
+        request,
+        "exchange/systems.html",
+        {
+            "systems": systems,
+            "limit": selectors_admin.LIST_LIMIT,
+            "may_manage_gateway": selectors_admin.may_manage_gateway(_user(request)),
+        },
+    )
 
 
 def _valid_until(key: SubsystemKey) -> Any:
@@ -320,5 +383,77 @@ def key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
         request,
         "exchange/key_revoke.html",
         {"key": key, "system": key.system, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+# The gateway's keys (system administrators)
+
+
+def _certificate_facts(certificate_der: bytes) -> tuple[Any, str]:
+    """(valid until, SHA-256 fingerprint of the certificate as ``openssl x509 -fingerprint -sha256`` prints
+    it) of a DER certificate; (None, "") when there is none."""
+    if not certificate_der:
+        return None, ""
+    certificate = x509.load_der_x509_certificate(certificate_der)
+    digest = certificate.fingerprint(hashes.SHA256()).hex().upper()
+    return certificate.not_valid_after_utc, ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def _gateway_keys_page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
+    keys = list(selectors_admin.gateway_keys_for_admin(_user(request)))
+    rows = [(key, *_certificate_facts(bytes(key.certificate_der))) for key in keys]
+    return render(
+        request,
+        "exchange/gateway_keys.html",
+        {
+            "rows": rows,
+            "active": next((key for key in keys if key.status == KeyStatus.ACTIVE), None),
+            "identity": GATEWAY_IDENTITY,
+        },
+        status=status,
+    )
+
+
+@require_safe
+@signed_in
+def gateway_keys(request: HttpRequest) -> HttpResponse:
+    """The gateway's keys (every status) with the button to issue or rotate and links to revoke."""
+    return _gateway_keys_page(request)
+
+
+@require_POST
+@signed_in
+def gateway_key_issue(request: HttpRequest) -> HttpResponse:
+    """Issue the gateway's next key: the active one retires (it still verifies until revoked)."""
+    user = _user(request)
+    selectors_admin.gateway_keys_for_admin(user)  # refused (audited) before anything is generated
+    key = actions.gateway_key_issue(acting_user=user)
+    messages.success(request, _("Gateway key %(key)s issued.") % {"key": key.key_id[:16]})
+    return redirect("exchange:gateway_keys")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@signed_in
+def gateway_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
+    """Confirm and revoke a gateway key, with a reason (final)."""
+    user = _user(request)
+    key: GatewayKey = selectors_admin.gateway_key_for_admin(user, key_id)
+    form = KeyRevokeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.gateway_key_revoke(
+                acting_user=user, key_id=key.key_id, reason=form.cleaned_data["reason"]
+            )
+        except RuleViolation as error:
+            form.add_violation(error)
+        else:
+            messages.success(request, _("Gateway key %(key)s revoked.") % {"key": key.key_id[:16]})
+            return redirect("exchange:gateway_keys")
+    form.mark_errors()
+    return render(
+        request,
+        "exchange/gateway_key_revoke.html",
+        {"key": key, "form": form, "identity": GATEWAY_IDENTITY},
         status=422 if form.errors else 200,
     )

@@ -77,7 +77,11 @@ class MessageLogRecord(models.Model):
         ordering = ["seq"]
         verbose_name = _("message log record")
         verbose_name_plural = _("message log records")
-        indexes = [models.Index(fields=["started_at"], name="messagelog_started_idx")]
+        indexes = [
+            models.Index(fields=["started_at"], name="messagelog_started_idx"),
+            # One service's calls over a window (the exchange's per-service monitoring page).
+            models.Index(fields=["service", "started_at"], name="messagelog_service_started_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.service} {self.status}"

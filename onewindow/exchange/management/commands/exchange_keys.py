@@ -6,6 +6,9 @@ the command line (docs/exchange.md "Command line").
 * ``issue SYSTEM [--algorithm SM2-SM3|Ed25519]`` — the subsystem's next key (rotation: the active one is
   retired and still verifies until revoked).
 * ``revoke KEY_ID --reason TEXT`` — final and immediate.
+* ``register --system CODE --csr FILE [--json]`` — a key the department generated itself, from its PKCS#10
+  certificate request (PEM or DER, signed with that key: SM2 with SM3, or Ed25519); the platform root
+  certifies it and it becomes the active key (``subsystem_key_register``). No private part is stored.
 
 The same actions as the pages and the API, with their audit records. ``--user USERNAME`` acts as that
 account, whose permissions the actions check (its department's administrators, system administrators);
@@ -16,6 +19,7 @@ holds the server.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -54,11 +58,16 @@ def key_row(key: SubsystemKey) -> dict[str, Any]:
 
 
 class Command(BaseCommand):
-    help = "List, issue (rotate) and revoke exchange subsystem keys / 列出、签发（轮换）、注销子系统签名密钥"
+    help = (
+        "List, issue (rotate), register and revoke exchange subsystem keys / "
+        "列出、签发（轮换）、登记、注销子系统签名密钥"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", default="", help="act as this account (its permissions are checked)")
-        commands = parser.add_subparsers(dest="operation", required=True, metavar="list|issue|revoke")
+        commands = parser.add_subparsers(
+            dest="operation", required=True, metavar="list|issue|register|revoke"
+        )
         listing = commands.add_parser("list", help="list keys (of one subsystem)")
         listing.add_argument("system", nargs="?", default="", help="subsystem (information system) code")
         listing.add_argument("--json", action="store_true", help="one JSON array instead of a table")
@@ -68,12 +77,23 @@ class Command(BaseCommand):
         revoke = commands.add_parser("revoke", help="revoke a key at once (final)")
         revoke.add_argument("key_id", help="the key's id (SM3 hex)")
         revoke.add_argument("--reason", required=True, help="why (recorded in the audit trail)")
+        register = commands.add_parser(
+            "register", help="register the subsystem's own key from its certificate request (CSR)"
+        )
+        register.add_argument("--system", required=True, help="subsystem (information system) code")
+        register.add_argument("--csr", required=True, help="PKCS#10 certificate request file (PEM or DER)")
+        register.add_argument("--json", action="store_true", help="print the registered key as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
         acting_user = self._user(options["user"])
         token = set_request_context(RequestContext(channel="cli"))
         try:
-            handler = {"list": self._list, "issue": self._issue, "revoke": self._revoke}[options["operation"]]
+            handler = {
+                "list": self._list,
+                "issue": self._issue,
+                "register": self._register,
+                "revoke": self._revoke,
+            }[options["operation"]]
             handler(acting_user, options)
         except PermissionDenied:
             raise CommandError(REFUSED) from None
@@ -158,4 +178,26 @@ class Command(BaseCommand):
         revoked = actions.subsystem_key_revoke(acting_user=acting_user, key=key, reason=options["reason"])
         self.stdout.write(
             f"已注销 / Revoked key {revoked.key_id} of {actions.subsystem_identifier(key.system)}"
+        )
+
+    def _register(self, acting_user: User | None, options: dict[str, Any]) -> None:
+        path = Path(options["csr"])
+        try:
+            request = path.read_bytes()
+        except OSError as error:
+            message = (
+                f"无法读取证书请求文件 {path}（{error.strerror}）/ "
+                f"Cannot read the certificate request file {str(path)!r}: {error.strerror}"
+            )
+            raise CommandError(message) from None
+        system = self._system(acting_user, options["system"])
+        key = actions.subsystem_key_register(
+            acting_user=acting_user, system=system, certificate_request=request
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(key_row(key), ensure_ascii=False, indent=2))
+            return
+        self.stdout.write(
+            f"已登记 / Registered {key.algorithm} key {key.key_id} for "
+            f"{actions.subsystem_identifier(system)} (certificate {key.certificate_serial})"
         )
