@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from onewindow.audit.actions import audit_append
@@ -77,10 +77,22 @@ def _topics_of(patterns: Sequence[str]) -> list[str]:
 # --- Export (this node publishes) ---------------------------------------------------------------------------
 
 
-def export_fanout(peer: Peer, *, now: dt.datetime | None = None) -> int:
-    """Queue this node's new outbox events of the peer's topics for ``peer`` (call with its row locked)."""
+def export_scan_query(peer: Peer, topics: Sequence[str], start: dt.datetime) -> QuerySet[Any, Any]:
+    """The outbox events to queue for ``peer``: a range on ``created_at`` in ``(created_at, id)`` order, so
+    the outbox's ``outbox_created_idx`` serves it (range, order and limit) however large the outbox grows."""
     from onewindow.outbox.models import OutboxEvent
 
+    return (
+        OutboxEvent.objects.filter(created_at__gte=start, topic__in=topics)
+        .exclude(payload__has_key=ORIGIN_INSTANCE)
+        .exclude(Exists(ExportItem.objects.filter(peer=peer, event_id=OuterRef("pk"))))
+        .order_by("created_at", "id")
+        .values_list("id", "topic", "key", "created_at")[:10_000]
+    )
+
+
+def export_fanout(peer: Peer, *, now: dt.datetime | None = None) -> int:
+    """Queue this node's new outbox events of the peer's topics for ``peer`` (call with its row locked)."""
     if peer.status != PeerStatus.ACTIVE or not peer.events_out:
         return 0
     topics = _topics_of(peer.export_topics)
@@ -91,13 +103,7 @@ def export_fanout(peer: Peer, *, now: dt.datetime | None = None) -> int:
     start = peer.export_since
     if peer.export_scanned_until is not None:
         start = max(start, peer.export_scanned_until - lookback)
-    rows = list(
-        OutboxEvent.objects.filter(created_at__gte=start, topic__in=topics)
-        .exclude(payload__has_key=ORIGIN_INSTANCE)
-        .exclude(Exists(ExportItem.objects.filter(peer=peer, event_id=OuterRef("pk"))))
-        .order_by("created_at", "id")
-        .values_list("id", "topic", "key", "created_at")[:10_000]
-    )
+    rows = list(export_scan_query(peer, topics, start))
     if rows:
         ExportItem.objects.bulk_create(
             [

@@ -1,14 +1,19 @@
 """Reads of the federation that check who asks: peers for system administrators; grants to a peer's
 consumers for the providing department's administrators and system administrators; the node's public
-identity for anyone (it names the instance, the root and the node keys, never data)."""
+identity for anyone (it names the instance, the root and the node keys, never data). The admin pages
+(``/federation/admin/…``) read through the selectors at the end, for system administrators only."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+from cryptography import x509
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from onewindow.accounts.models import User
 from onewindow.accounts.permissions import permission_denied, user_has_permission
@@ -17,9 +22,19 @@ from onewindow.exchange import protocol as xp
 from onewindow.exchange.actions import may_manage_system
 from onewindow.exchange.models import Service
 from onewindow.federation import protocol
-from onewindow.federation.actions import GRANT_OBJECT, PEER_OBJECT
+from onewindow.federation.actions import DIRECTIONS, GRANT_OBJECT, PEER_OBJECT
 from onewindow.federation.identity import FederationNotConfigured, instance_id, node_key_active, own_root
-from onewindow.federation.models import NodeKey, NodeKeyStatus, Peer, PeerGrant
+from onewindow.federation.models import (
+    ExportItem,
+    ExportStatus,
+    ImportedEvent,
+    NodeKey,
+    NodeKeyStatus,
+    Peer,
+    PeerGrant,
+    PeerMember,
+    PeerStatus,
+)
 
 
 def _system_admin(user: User | AnonymousUser, object_id: str = "") -> User:
@@ -129,3 +144,155 @@ def node_meta() -> NodeMeta | None:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return NodeMeta(instance, root.public_bytes(Encoding.PEM).decode("ascii"), sha256, sm3, keys)
+
+
+# --- The admin pages (/federation/admin/…): system administrators only, as ``may_manage_peers`` says ------
+
+LIST_LIMIT = 500
+MEMBERS_SHOWN = 200
+
+
+def federation_admin(user: User | AnonymousUser) -> User:
+    """``user`` if they may use the federation's admin pages (system administrators); else 403, audited."""
+    return _system_admin(user)
+
+
+@dataclass(frozen=True)
+class NodeKeyRow:
+    key: NodeKey
+    valid_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """This node as its administrators see it; ``instance`` is "" when the federation is not configured."""
+
+    instance: str
+    root_sha256: str
+    root_sm3: str
+    keys: list[NodeKeyRow]
+
+
+def node_identity_for_user(user: User | AnonymousUser) -> NodeIdentity:
+    """The instance, the root's fingerprints and every node key of this instance (issues none)."""
+    federation_admin(user)
+    try:
+        instance = instance_id()
+    except FederationNotConfigured:
+        return NodeIdentity("", "", "", [])
+    sha256, sm3 = protocol.fingerprints(protocol.root_der(own_root()))
+    keys = [
+        NodeKeyRow(key, x509.load_der_x509_certificate(bytes(key.certificate_der)).not_valid_after_utc)
+        for key in NodeKey.objects.filter(instance=instance).defer("private_key_token")
+    ]
+    return NodeIdentity(instance, sha256, sm3, keys)
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    peer: Peer
+    current: bool  # the registration /federation/admin/peers/{instance}/ shows (active, else the latest)
+    members: int
+    backlog: int  # events waiting to be sent to the peer
+    exported_day: int  # events the peer acknowledged in the last 24 hours
+    imported_day: int  # events taken in from the peer's instance in the last 24 hours
+
+
+def _counts(rows: Any, key: str) -> dict[Any, int]:
+    return {row[key]: row["n"] for row in rows.annotate(n=Count("id"))}
+
+
+def peer_rows_for_user(user: User | AnonymousUser) -> list[PeerRow]:
+    """Every registration (newest first per instance) with its counts, in a constant number of queries:
+    the export backlog from the pending index, the last day's exports and imports from their time indexes."""
+    peers = list(peers_for_user(user)[:LIST_LIMIT])
+    day_ago = timezone.now() - dt.timedelta(days=1)
+    members = _counts(PeerMember.objects.values("peer"), "peer")
+    backlog = _counts(ExportItem.objects.filter(status=ExportStatus.PENDING).values("peer"), "peer")
+    exported = _counts(
+        ExportItem.objects.filter(status=ExportStatus.ACKNOWLEDGED, acked_at__gte=day_ago).values("peer"),
+        "peer",
+    )
+    imported = _counts(
+        ImportedEvent.objects.filter(received_at__gte=day_ago).values("origin_instance"), "origin_instance"
+    )
+    rows, seen = [], set()
+    for peer in peers:
+        current = peer.instance not in seen
+        seen.add(peer.instance)
+        rows.append(
+            PeerRow(
+                peer=peer,
+                current=current,
+                members=members.get(peer.pk, 0),
+                backlog=backlog.get(peer.pk, 0),
+                exported_day=exported.get(peer.pk, 0),
+                imported_day=imported.get(peer.instance, 0) if current else 0,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class PeerOverview:
+    peer: Peer
+    directions: list[str]
+    members: list[PeerMember]
+    member_count: int
+    grants: list[PeerGrant]
+    backlog: int
+    acknowledged: int  # acknowledged events still kept (what a replay sends again)
+
+
+def peer_overview_for_user(user: User | AnonymousUser, instance: str) -> PeerOverview:
+    """A peer (as :func:`peer_for_user`) with its directory, its grants and its export queue's counts."""
+    peer = peer_for_user(user, instance)
+    members = PeerMember.objects.filter(peer=peer).order_by("credit_code")
+    counts = _counts(ExportItem.objects.filter(peer=peer).values("status"), "status")
+    return PeerOverview(
+        peer=peer,
+        directions=[name for name in DIRECTIONS if getattr(peer, name)],
+        members=list(members[:MEMBERS_SHOWN]),
+        member_count=members.count(),
+        grants=list(
+            PeerGrant.objects.filter(peer=peer)
+            .select_related("service__provider__department")
+            .order_by("-created_at", "-id")[:LIST_LIMIT]
+        ),
+        backlog=counts.get(ExportStatus.PENDING, 0),
+        acknowledged=counts.get(ExportStatus.ACKNOWLEDGED, 0),
+    )
+
+
+def grants_for_peer_admin(user: User | AnonymousUser) -> QuerySet[PeerGrant]:
+    """Every grant to a peer's consumers, newest first (the pages: system administrators only)."""
+    federation_admin(user)
+    return grants_for_user(user)
+
+
+def grant_for_peer_admin(user: User | AnonymousUser, grant_id: int) -> PeerGrant:
+    grant = grants_for_peer_admin(user).filter(pk=grant_id).first()
+    if grant is None:
+        raise Http404(str(grant_id))
+    return grant
+
+
+@dataclass(frozen=True)
+class GrantChoices:
+    peers: list[Peer]  # active peers allowed requests_in
+    services: list[tuple[str, Service]]  # (service id, service) of every active local service
+
+
+def grant_choices_for_user(user: User | AnonymousUser) -> GrantChoices:
+    federation_admin(user)
+    peers = list(Peer.objects.filter(status=PeerStatus.ACTIVE, requests_in=True).order_by("instance"))
+    services = [
+        (
+            xp.service_path(service.provider.department.credit_code, service.provider.code, service.code),
+            service,
+        )
+        for service in Service.objects.filter(is_active=True)
+        .select_related("provider__department")
+        .order_by("provider__department__code", "provider__code", "code")[:LIST_LIMIT]
+    ]
+    return GrantChoices(peers, services)

@@ -44,6 +44,9 @@ class OutboxEvent(models.Model):
                 name="outbox_unpublished_idx",
             ),
             models.Index(fields=["topic", "key", "created_at"], name="outbox_topic_key_idx"),
+            # Scans of every event in creation order from a point in time (the federation's export, which
+            # also reads published events): a range on created_at, ordered by created_at, id.
+            models.Index(fields=["created_at", "id"], name="outbox_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -319,6 +319,12 @@ TILES: dict[str, tuple[Tile, ...]] = {
             Permission.MANAGE_SYSTEM,
         ),
         _tile(
+            _("Federation"),
+            _("Other OneWindow nodes: this node's identity, peers and grants to their consumers."),
+            ("federation:admin_node", "/federation/admin/"),
+            Permission.MANAGE_SYSTEM,
+        ),
+        _tile(
             _("Service guides"),
             _("Every published service: materials, time limits, fees and legal basis."),
             ("services:catalogue", "/services/"),

@@ -590,3 +590,132 @@ def _exchange_key_revoke(role_users: dict[str, Any]) -> str:
 
 
 AXE_EXTRA_URLS.extend([_exchange_service, _exchange_service_edit, _exchange_keys, _exchange_key_revoke])
+
+
+# --- Exchange administration (issue #8 leftovers): a service's deactivation form, a gateway key's revocation
+# form and an information system's page with a recorded conformance report (each check with its reasons).
+# /exchange/gateway-keys/ is also swept, as discovered (system administrators).
+
+
+def _exchange_service_deactivate(role_users: dict[str, Any]) -> str:
+    return f"{_exchange_service(role_users)}deactivate/"
+
+
+def _exchange_gateway_key_revoke(role_users: dict[str, Any]) -> str:
+    from onewindow.exchange import actions
+
+    return f"/exchange/gateway-keys/{actions.gateway_key_current().key_id}/revoke/"
+
+
+def _catalog_system_conformance(role_users: dict[str, Any]) -> str:
+    from onewindow.catalog import systems
+    from onewindow.catalog.models import InformationSystem
+
+    system = InformationSystem.objects.filter(code="TDEPT-AXE-CF").first() or systems.system_register(
+        acting_user=role_users["department_admin"],
+        department="TDEPT",
+        code="TDEPT-AXE-CF",
+        name="无障碍测试接入系统",
+        state="built",
+        owner="信息中心",
+    )
+    checks = [
+        {
+            "name": "openapi",
+            "passed": False,
+            "reason_zh": "元服务 OpenAPI 文档不可用。",
+            "reason_en": "No OpenAPI.",
+        },
+        {"name": "health", "passed": True, "reason_zh": "健康检查元服务正常。", "reason_en": "Health ok."},
+    ]
+    systems.system_conformance_record(
+        acting_user=None,
+        system=system,
+        passed=False,
+        endpoint="https://axe.example/exchange",
+        report={"passed": False, "reached": False, "checks": checks},
+    )
+    return f"/catalog/systems/{system.pk}/"
+
+
+AXE_EXTRA_URLS.extend(
+    [_exchange_service_deactivate, _exchange_gateway_key_revoke, _catalog_system_conformance]
+)
+
+
+# --- Federation admin pages (issue #8 leftovers): a peer's page (directory, grants, export counts), its
+# revocation form and a grant's revocation form. /federation/admin/ (this node), /federation/admin/peers/,
+# /federation/admin/peers/new/, /federation/admin/grants/ and /federation/admin/grants/new/ are also swept, as
+# discovered.
+
+
+def _federation_sample(role_users: dict[str, Any]) -> dict[str, Any]:
+    """Peer CN-3501 (all four directions) with one directory member and a grant of a TDEPT service."""
+    import datetime as dt
+
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from onewindow.catalog.models import DataItem
+    from onewindow.federation import actions as federation
+    from onewindow.federation.models import Peer
+    from onewindow.federation.tests.support import FakeNode
+
+    existing = Peer.objects.filter(instance="CN-3501").first()
+    if existing is not None:
+        return {"peer": existing, "grant": existing.grants.get()}
+    service = _exchange_sample(role_users)["service"]
+    remote = FakeNode("CN-3501")
+    with override_settings(FEDERATION_INSTANCE="CN-35", FEDERATION_NATS_URL=""):
+        peer = federation.peer_register(
+            acting_user=None,
+            instance=remote.instance,
+            name="福州市节点",
+            base_url="https://zwfw.fuzhou.example",
+            root_certificate=remote.root_pem,
+            fingerprint=remote.root_sha256,
+            directions=["requests_out", "requests_in", "events_out", "events_in"],
+            export_topics=["entity.*"],
+            import_topics=["entity.registered"],
+            events_transport="https",
+        )
+    federation.peer_directory_store(
+        peer=peer,
+        members=[
+            {
+                "credit_code": "11350100MB0000003X",
+                "name": "福州市市场监督管理局",
+                "name_en": "Fuzhou AMR",
+                "services": [
+                    {"service": "CN/GOV/11350100MB0000003X/CITY-REG/entity-basic", "name": "法人查询"}
+                ],
+            }
+        ],
+    )
+    items = DataItem.objects.filter(version__resource__code=service.resource_code).exclude(
+        sharing_type="not_shared"
+    )
+    grant = federation.peer_grant_create(
+        acting_user=None,
+        peer=peer,
+        service=service,
+        consumer="CN/GOV/11350100MB0000003X/CITY-TAX",
+        items=[item.name for item in items[:2]],
+        until=timezone.localdate() + dt.timedelta(days=30),
+    )
+    return {"peer": peer, "grant": grant}
+
+
+def _federation_peer(role_users: dict[str, Any]) -> str:
+    return f"/federation/admin/peers/{_federation_sample(role_users)['peer'].instance}/"
+
+
+def _federation_peer_revoke(role_users: dict[str, Any]) -> str:
+    return f"{_federation_peer(role_users)}revoke/"
+
+
+def _federation_grant_revoke(role_users: dict[str, Any]) -> str:
+    return f"/federation/admin/grants/{_federation_sample(role_users)['grant'].pk}/revoke/"
+
+
+AXE_EXTRA_URLS.extend([_federation_peer, _federation_peer_revoke, _federation_grant_revoke])
