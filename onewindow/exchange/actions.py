@@ -22,6 +22,7 @@ from onewindow.accounts.roles import Permission
 from onewindow.audit.actions import audit_append
 from onewindow.catalog.models import Grant, InformationSystem
 from onewindow.core.errors import RuleViolation
+from onewindow.core.revocation import revocation_reason, revoke_locked
 from onewindow.crypto.keys import Algorithm, generate_signer
 from onewindow.exchange import protocol
 from onewindow.exchange.certificates import subsystem_certificate_issue
@@ -38,6 +39,10 @@ from onewindow.exchange.models import (
 
 KEY_OBJECT = "exchange_subsystem_key"
 SERVICE_OBJECT = "exchange_service"
+
+
+_KEY_REASON = ("注销密钥须说明理由。", "Revoking a key needs a reason.")
+_KEY_ALREADY_REVOKED = ("key_already_revoked", "该密钥已注销。", "This key is already revoked.")
 
 
 def may_manage_system(user: User | AnonymousUser, system: InformationSystem) -> bool:
@@ -94,22 +99,15 @@ def subsystem_key_revoke(*, acting_user: User | None, key: SubsystemKey, reason:
     """Revoke ``key`` at once: it signs and verifies nothing from now on (final)."""
     system = key.system
     _require_manager(acting_user, system, KEY_OBJECT)
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            "reason_required", "注销密钥须说明理由。", "Revoking a key needs a reason.", field="reason"
-        )
+    reason = revocation_reason(reason, message_zh=_KEY_REASON[0], message_en=_KEY_REASON[1])
     with transaction.atomic():
-        locked = SubsystemKey.objects.select_for_update().get(pk=key.pk)
-        if locked.status == KeyStatus.REVOKED:
-            raise RuleViolation(
-                "key_already_revoked", "该密钥已注销。", "This key is already revoked.", status=409
-            )
-        locked.status = KeyStatus.REVOKED
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = acting_user
-        locked.revoke_reason = reason[:1000]
-        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoke_reason"])
+        locked = revoke_locked(
+            SubsystemKey.objects.select_for_update().get(pk=key.pk),
+            revoked=KeyStatus.REVOKED,
+            acting_user=acting_user,
+            reason=reason,
+            already=_KEY_ALREADY_REVOKED,
+        )
         audit_append(
             action="exchange.key_revoked",
             acting_user=acting_user,
@@ -428,24 +426,18 @@ def gateway_key_revoke(*, acting_user: User | None, key_id: str, reason: str) ->
     """Revoke a gateway key at once (system administrators): the exchange stops signing with it and it leaves
     discovery; adapters drop it at their next refresh. The next call issues a new key if it was the active."""
     _require_system_admin(acting_user, key_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            "reason_required", "注销密钥须说明理由。", "Revoking a key needs a reason.", field="reason"
-        )
+    reason = revocation_reason(reason, message_zh=_KEY_REASON[0], message_en=_KEY_REASON[1])
     with transaction.atomic():
-        locked = GatewayKey.objects.select_for_update().filter(key_id=key_id).first()
-        if locked is None:
+        found = GatewayKey.objects.select_for_update().filter(key_id=key_id).first()
+        if found is None:
             raise RuleViolation("key_not_found", "没有该密钥。", "No such key.", status=404)
-        if locked.status == KeyStatus.REVOKED:
-            raise RuleViolation(
-                "key_already_revoked", "该密钥已注销。", "This key is already revoked.", status=409
-            )
-        locked.status = KeyStatus.REVOKED
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = acting_user
-        locked.revoke_reason = reason[:1000]
-        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoke_reason"])
+        locked = revoke_locked(
+            found,
+            revoked=KeyStatus.REVOKED,
+            acting_user=acting_user,
+            reason=reason,
+            already=_KEY_ALREADY_REVOKED,
+        )
         audit_append(
             action="exchange.gateway_key_revoked",
             acting_user=acting_user,

@@ -25,6 +25,7 @@ from onewindow.accounts.permissions import permission_denied, user_has_permissio
 from onewindow.accounts.roles import Permission
 from onewindow.audit.actions import audit_append
 from onewindow.core.errors import FieldError, FieldErrors, RuleViolation
+from onewindow.core.revocation import revocation_reason, revoke_locked
 from onewindow.crypto.keys import Algorithm, generate_signer
 from onewindow.exchange import protocol as exchange_protocol
 from onewindow.exchange.actions import may_manage_system
@@ -302,22 +303,17 @@ def peer_revoke(*, acting_user: User | None, peer: Peer, reason: str) -> Peer:
     """Revoke a peer at once: its calls and event fetches are refused from the next request, nothing is
     sent to it. Final; register it again to resume."""
     _require_system_admin(acting_user, PEER_OBJECT, peer.instance)
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            "reason_required", "撤销对端节点须说明理由。", "Revoking a peer needs a reason.", field="reason"
-        )
+    reason = revocation_reason(
+        reason, message_zh="撤销对端节点须说明理由。", message_en="Revoking a peer needs a reason."
+    )
     with transaction.atomic():
-        locked = Peer.objects.select_for_update().get(pk=peer.pk)
-        if locked.status == PeerStatus.REVOKED:
-            raise RuleViolation(
-                "peer_already_revoked", "该对端节点已撤销。", "This peer is already revoked.", status=409
-            )
-        locked.status = PeerStatus.REVOKED
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = acting_user
-        locked.revoke_reason = reason[:1000]
-        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoke_reason"])
+        locked = revoke_locked(
+            Peer.objects.select_for_update().get(pk=peer.pk),
+            revoked=PeerStatus.REVOKED,
+            acting_user=acting_user,
+            reason=reason,
+            already=("peer_already_revoked", "该对端节点已撤销。", "This peer is already revoked."),
+        )
         audit_append(
             action="federation.peer_revoked",
             acting_user=acting_user,
@@ -485,22 +481,17 @@ def peer_grant_revoke(*, acting_user: User | None, grant: PeerGrant, reason: str
         raise permission_denied(
             acting_user, Permission.MANAGE_DEPARTMENT, object_type=GRANT_OBJECT, object_id=str(grant.pk)
         )
-    reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            "reason_required", "撤销授权须说明理由。", "Revoking a grant needs a reason.", field="reason"
-        )
+    reason = revocation_reason(
+        reason, message_zh="撤销授权须说明理由。", message_en="Revoking a grant needs a reason."
+    )
     with transaction.atomic():
-        locked = PeerGrant.objects.select_for_update().get(pk=grant.pk)
-        if locked.status == PeerGrantStatus.REVOKED:
-            raise RuleViolation(
-                "grant_already_revoked", "该授权已撤销。", "This grant is already revoked.", status=409
-            )
-        locked.status = PeerGrantStatus.REVOKED
-        locked.revoked_at = timezone.now()
-        locked.revoked_by = acting_user
-        locked.revoke_reason = reason[:1000]
-        locked.save(update_fields=["status", "revoked_at", "revoked_by", "revoke_reason"])
+        locked = revoke_locked(
+            PeerGrant.objects.select_for_update().get(pk=grant.pk),
+            revoked=PeerGrantStatus.REVOKED,
+            acting_user=acting_user,
+            reason=reason,
+            already=("grant_already_revoked", "该授权已撤销。", "This grant is already revoked."),
+        )
         audit_append(
             action="federation.grant_revoked",
             acting_user=acting_user,
