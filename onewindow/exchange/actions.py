@@ -135,7 +135,8 @@ def service_register(
     openapi: dict[str, Any] | None = None,
     name_en: str = "",
 ) -> Service:
-    """Register (or update) a service of ``provider``; built-in ones name a provider of ``providers``."""
+    """Register (or update) a service of ``provider``; built-in ones name a provider of ``providers``. Without
+    ``openapi`` a change keeps the service's OpenAPI document (``service_openapi_set`` replaces it)."""
     from onewindow.exchange.providers import BUILTIN_PROVIDERS
 
     _require_manager(acting_user, provider, SERVICE_OBJECT)
@@ -171,15 +172,21 @@ def service_register(
             "endpoint_url": endpoint_url,
             "timeout_seconds": max(0.1, min(float(timeout_seconds), 60.0)),
             "retries": max(0, min(int(retries), 5)),
-            "openapi": openapi or {},
         }
+        if openapi is not None:  # else a change keeps the document (``service_openapi_set`` replaces it)
+            fields["openapi"] = openapi
         # A change keeps the service's state: a deactivated service comes back only through
         # ``service_reactivate`` (audited as such), never as a side effect of editing it.
         service, created = Service.objects.update_or_create(
             provider=provider,
             code=code,
             defaults=fields,
-            create_defaults={**fields, "is_active": True, "created_at": timezone.now()},
+            create_defaults={
+                **fields,
+                "openapi": openapi or {},
+                "is_active": True,
+                "created_at": timezone.now(),
+            },
         )
         audit_append(
             action="exchange.service_registered" if created else "exchange.service_changed",
@@ -201,10 +208,14 @@ def _service_locked(service: Service) -> Service:
     return Service.objects.select_for_update().select_related("provider__department").get(pk=service.pk)
 
 
+DEACTIVATION_REASON_MAX = 1000
+
+
 def service_deactivate(*, acting_user: User | None, service: Service, reason: str) -> Service:
     """Deactivate ``service`` (those who may change it: its provider department's administrators, system
     administrators). From the next call on the gateway refuses it ``unknown_service`` (404) and discovery no
-    longer lists it; the admin pages still show it, marked inactive. Reversible (``service_reactivate``)."""
+    longer lists it; the admin pages still show it, marked inactive, with the reason, who and when (stored on
+    the service until it is reactivated). Reversible (``service_reactivate``)."""
     _require_manager(acting_user, service.provider, SERVICE_OBJECT)
     reason = (reason or "").strip()
     if not reason:
@@ -214,6 +225,13 @@ def service_deactivate(*, acting_user: User | None, service: Service, reason: st
             "Deactivating a service needs a reason.",
             field="reason",
         )
+    if len(reason) > DEACTIVATION_REASON_MAX:
+        raise RuleViolation(
+            "reason_too_long",
+            f"停用理由不能超过 {DEACTIVATION_REASON_MAX} 个字符。",
+            f"The reason may be at most {DEACTIVATION_REASON_MAX} characters.",
+            field="reason",
+        )
     with transaction.atomic():
         locked = _service_locked(service)
         if not locked.is_active:
@@ -221,7 +239,10 @@ def service_deactivate(*, acting_user: User | None, service: Service, reason: st
                 "service_already_inactive", "该服务已停用。", "This service is already inactive.", status=409
             )
         locked.is_active = False
-        locked.save(update_fields=["is_active"])
+        locked.deactivated_at = timezone.now()
+        locked.deactivated_by = acting_user
+        locked.deactivation_reason = reason
+        locked.save(update_fields=["is_active", "deactivated_at", "deactivated_by", "deactivation_reason"])
         provider = locked.provider
         audit_append(
             action="exchange.service_deactivated",
@@ -240,7 +261,8 @@ def service_deactivate(*, acting_user: User | None, service: Service, reason: st
 
 def service_reactivate(*, acting_user: User | None, service: Service) -> Service:
     """Put a deactivated ``service`` back into use (same permission as deactivating it): the next call is
-    answered and discovery lists it again."""
+    answered and discovery lists it again. The deactivation's reason, time and author are cleared (the audit
+    trail keeps them)."""
     _require_manager(acting_user, service.provider, SERVICE_OBJECT)
     with transaction.atomic():
         locked = _service_locked(service)
@@ -249,7 +271,10 @@ def service_reactivate(*, acting_user: User | None, service: Service) -> Service
                 "service_already_active", "该服务已在用。", "This service is already active.", status=409
             )
         locked.is_active = True
-        locked.save(update_fields=["is_active"])
+        locked.deactivated_at = None
+        locked.deactivated_by = None
+        locked.deactivation_reason = ""
+        locked.save(update_fields=["is_active", "deactivated_at", "deactivated_by", "deactivation_reason"])
         provider = locked.provider
         audit_append(
             action="exchange.service_reactivated",
@@ -506,3 +531,47 @@ def _subsystem_key_install(
             department_code=system.department.code,
         )
     return key
+
+
+# --- A service's OpenAPI document (docs/exchange.md "Pages") -----------------------------------------------
+
+
+def service_openapi_set(*, acting_user: User | None, service: Service, document: str | Any) -> Service:
+    """Replace ``service``'s OpenAPI document (those who may change the service). ``document`` is the JSON
+    text or the parsed value; it must meet ``openapi_document.openapi_document_check`` (refused 422 on the
+    field ``document`` otherwise). Discovery serves it from the next request on. A built-in service's
+    document is generated by the platform: refused ``service_openapi_builtin`` (409). The audit record keeps
+    the document's SHA-256 and size, never the document."""
+    from onewindow.exchange.openapi_document import canonical_bytes, document_sha256, openapi_document_check
+
+    _require_manager(acting_user, service.provider, SERVICE_OBJECT)
+    builtin = RuleViolation(
+        "service_openapi_builtin",
+        "内置服务的 OpenAPI 文档由平台生成，不能修改。",
+        "A built-in service's OpenAPI document is generated by the platform and cannot be changed.",
+        status=409,
+    )
+    if service.kind == ServiceKind.BUILTIN:
+        raise builtin
+    checked = openapi_document_check(document)
+    with transaction.atomic():
+        locked = _service_locked(service)
+        if locked.kind == ServiceKind.BUILTIN:  # changed to built-in meanwhile
+            raise builtin
+        locked.openapi = checked
+        locked.save(update_fields=["openapi"])
+        provider = locked.provider
+        audit_append(
+            action="exchange.service_openapi_set",
+            acting_user=acting_user,
+            actor_username="" if acting_user else "system",
+            object_type=SERVICE_OBJECT,
+            object_id=locked.pk,
+            details={
+                "service": protocol.service_path(provider.department.credit_code, provider.code, locked.code),
+                "sha256": document_sha256(checked),
+                "bytes": len(canonical_bytes(checked)),
+            },
+            department_code=provider.department.code,
+        )
+    return locked

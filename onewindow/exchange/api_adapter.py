@@ -5,6 +5,9 @@
 * ``POST /systems/{code}/keys/register`` — a subsystem's own key from a PKCS#10 certificate request (the
   private key never leaves the department): the owning department's administrators and system
   administrators; 401 without a caller, 403 for any other role (audited, nothing changed).
+* ``POST /gateway/keys`` (issue or rotate) and ``POST /gateway/keys/{key id}/revoke`` (with a reason) — the
+  gateway's own keys: system administrators only; 401 without a caller, 403 for every other role (audited,
+  nothing changed).
 """
 
 # No ``from __future__ import annotations``: Ninja reads the endpoint annotations at runtime.
@@ -46,6 +49,17 @@ class GatewayKeyOut(Schema):
     retired_at: str | None
 
 
+class GatewayKeyAdminOut(GatewayKeyOut):
+    """A gateway key as the public list shows it, with its revocation (system administrators)."""
+
+    revoked_at: str | None
+    revoke_reason: str
+
+
+class GatewayKeyRevokeIn(Schema):
+    reason: str
+
+
 class KeyRegisterIn(Schema):
     certificate_request: str  # PEM ("CERTIFICATE REQUEST") or base64 DER
 
@@ -60,20 +74,21 @@ def gateway_keys(request: HttpRequest) -> list[dict[str, Any]]:
     keys = GatewayKey.objects.filter(status__in=[KeyStatus.ACTIVE, KeyStatus.RETIRED]).order_by(
         "-created_at", "-id"
     )
-    return [
-        {
-            "key_id": key.key_id,
-            "identity": GATEWAY_IDENTITY,
-            "algorithm": key.algorithm,
-            "status": key.status,
-            "public_key_der_base64": base64.b64encode(bytes(key.public_key_der)).decode("ascii"),
-            "certificate_der_base64": base64.b64encode(bytes(key.certificate_der)).decode("ascii"),
-            "certificate_serial": key.certificate_serial,
-            "created_at": key.created_at.isoformat(),
-            "retired_at": key.retired_at.isoformat() if key.retired_at else None,
-        }
-        for key in keys
-    ]
+    return [_gateway_key_out(key) for key in keys]
+
+
+def _gateway_key_out(key: GatewayKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "identity": GATEWAY_IDENTITY,
+        "algorithm": key.algorithm,
+        "status": key.status,
+        "public_key_der_base64": base64.b64encode(bytes(key.public_key_der)).decode("ascii"),
+        "certificate_der_base64": base64.b64encode(bytes(key.certificate_der)).decode("ascii"),
+        "certificate_serial": key.certificate_serial,
+        "created_at": key.created_at.isoformat(),
+        "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+    }
 
 
 def _request_bytes(text: str) -> bytes:
@@ -102,3 +117,43 @@ def system_key_register(request: HttpRequest, code: str, payload: KeyRegisterIn)
         acting_user=user, system=system, certificate_request=_request_bytes(payload.certificate_request)
     )
     return Status(201, key_out(key))
+
+
+# --- The gateway's keys (system administrators; docs/exchange.md "The adapter protocol") --------------------
+
+
+def _gateway_key_admin_out(key: GatewayKey) -> dict[str, Any]:
+    return {
+        **_gateway_key_out(key),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "revoke_reason": key.revoke_reason,
+    }
+
+
+@router.post(
+    "/gateway/keys",
+    auth=api_auth,
+    response={201: GatewayKeyAdminOut, **_ERRORS},
+    summary="Issue the gateway's next key (rotation: the active one retires and still verifies until "
+    "revoked; system administrators)",
+    description="403 for every role but system administrators (audited, nothing changed).",
+)
+def gateway_key_issue(request: HttpRequest) -> Status[dict[str, Any]]:
+    key = actions.gateway_key_issue(acting_user=cast(User, request.user))
+    return Status(201, _gateway_key_admin_out(key))
+
+
+@router.post(
+    "/gateway/keys/{key_id}/revoke",
+    auth=api_auth,
+    response={200: GatewayKeyAdminOut, **_ERRORS},
+    summary="Revoke a gateway key at once: the exchange stops signing with it and it leaves discovery "
+    "(system administrators)",
+    description="422 `reason_required`; 404 `key_not_found`; 409 `key_already_revoked`. 403 for every role "
+    "but system administrators (audited, nothing changed).",
+)
+def gateway_key_revoke(request: HttpRequest, key_id: str, payload: GatewayKeyRevokeIn) -> dict[str, Any]:
+    key = actions.gateway_key_revoke(
+        acting_user=cast(User, request.user), key_id=key_id, reason=payload.reason
+    )
+    return _gateway_key_admin_out(key)

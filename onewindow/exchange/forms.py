@@ -166,3 +166,20 @@ class ServiceDeactivateForm(AdminForm):
         help_text=_("Recorded in the audit trail."),
         error_messages={"required": _("Enter the reason for deactivating the service.")},
     )
+
+
+class ServiceOpenApiForm(AdminForm):
+    """A service's OpenAPI document as JSON text; the action checks the rules (``openapi_document``)."""
+
+    document = forms.CharField(
+        label=_("OpenAPI document (JSON)"),
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 24, "spellcheck": "false", "autocapitalize": "off", "autocomplete": "off"}
+        ),
+        help_text=_(
+            'A JSON object of at most 256 KB: "openapi" 3.0.x or 3.1.x, info.title, info.version and paths; '
+            "every $ref must point inside the document (#/…)."
+        ),
+        error_messages={"required": _("Enter the OpenAPI document.")},
+    )

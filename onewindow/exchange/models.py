@@ -83,6 +83,12 @@ class Service(models.Model):
     openapi = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
+    # Why, when and by whom the service was deactivated (``service_deactivate``); cleared on reactivation.
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deactivation_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["provider", "code"]

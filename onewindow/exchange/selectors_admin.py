@@ -78,7 +78,7 @@ def systems_for_admin(
 def service_by_id(member_code: str, subsystem_code: str, service_code: str) -> Service:
     """A registered service (active or not) by its id parts; 404 when there is none."""
     service = (
-        Service.objects.select_related("provider__department")
+        Service.objects.select_related("provider__department", "deactivated_by")
         .filter(
             provider__department__credit_code=member_code, provider__code=subsystem_code, code=service_code
         )
@@ -407,7 +407,7 @@ def services_for_monitoring(user: User | AnonymousUser, *, now: dt.datetime) -> 
     called in the last day. Refused (audited) to everyone else."""
     scope = monitoring_scope(user)
     stats = service_stats(scope, None, now=now, hour_percentiles=False)
-    services = Service.objects.select_related("provider__department").order_by(
+    services = Service.objects.select_related("provider__department", "deactivated_by").order_by(
         "provider__department__code", "provider__code", "code"
     )
     if not scope.everything:

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{SERVICE}edit/", views.service_edit, name="service_edit"),
     path(f"{SERVICE}deactivate/", views.service_deactivate, name="service_deactivate"),
     path(f"{SERVICE}reactivate/", views.service_reactivate, name="service_reactivate"),
+    path(f"{SERVICE}openapi/", views.service_openapi, name="service_openapi"),
     path("systems/", views.systems_index, name="systems"),
     path("systems/<str:code>/keys/", views.system_keys, name="system_keys"),
     path("systems/<str:code>/keys/issue/", views.system_key_issue, name="key_issue"),

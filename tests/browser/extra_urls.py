@@ -719,3 +719,13 @@ def _federation_grant_revoke(role_users: dict[str, Any]) -> str:
 
 
 AXE_EXTRA_URLS.extend([_federation_peer, _federation_peer_revoke, _federation_grant_revoke])
+
+
+# --- Exchange: a service's OpenAPI document form (issue #8 leftovers), on the TDEPT HTTP service above.
+
+
+def _exchange_service_openapi(role_users: dict[str, Any]) -> str:
+    return f"{_exchange_service(role_users)}openapi/"
+
+
+AXE_EXTRA_URLS.append(_exchange_service_openapi)

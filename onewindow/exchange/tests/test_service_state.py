@@ -63,7 +63,11 @@ def _service_id(service: Service) -> str:
 
 def _state() -> dict[str, Any]:
     return {
-        "services": list(Service.objects.order_by("pk").values_list("pk", "is_active")),
+        "services": list(
+            Service.objects.order_by("pk").values_list(
+                "pk", "is_active", "deactivated_at", "deactivated_by", "deactivation_reason"
+            )
+        ),
         "audit": list(
             AuditRecord.objects.exclude(action="permission.denied")
             .order_by("seq")
@@ -272,16 +276,29 @@ def test_deactivate_and_reactivate_endpoints_for_each_role(
 
     if role in ALLOWED:
         assert off.status_code == 200, off.content
-        assert off.json() == {
+        body = off.json()
+        assert body.pop("deactivated_at")
+        assert body == {
             "service": _service_id(tdept_service),
             "code": "school-basic",
             "name": "学校基本信息查询",
             "is_active": False,
+            "deactivated_by": role_users[role].username,
+            "deactivation_reason": "系统迁移",
         }
         again = client.post(f"{base}/deactivate", {"reason": "再次"}, content_type="application/json")
         assert (again.status_code, again.json()["code"]) == (409, "service_already_inactive")
         on = client.post(f"{base}/reactivate")
         assert (on.status_code, on.json()["is_active"]) == (200, True)
+        assert (
+            on.json()["deactivated_at"],
+            on.json()["deactivated_by"],
+            on.json()["deactivation_reason"],
+        ) == (
+            None,
+            None,
+            "",
+        )
         return
     assert off.status_code == (401 if role == "anonymous" else 403), off.content
     assert off.json()["message_zh"]
@@ -299,3 +316,90 @@ def test_the_api_needs_a_reason(
     response = client.post(f"{base}/deactivate", {"reason": ""}, content_type="application/json")
     assert (response.status_code, response.json()["code"]) == (422, "reason_required")
     assert Service.objects.get(pk=tdept_service.pk).is_active is True
+
+
+# --- Why a service was deactivated (stored on the service, cleared on reactivation) -------------------------
+
+
+def test_the_reason_who_and_when_are_stored_and_cleared_on_reactivation(
+    world: World, role_users: dict[str, Any]
+) -> None:
+    admin = role_users["system_admin"]
+    actions.service_deactivate(acting_user=admin, service=world.service, reason="  接口升级，暂停服务 ")
+
+    stored = Service.objects.get(pk=world.service.pk)
+    assert (stored.is_active, stored.deactivated_by, stored.deactivation_reason) == (
+        False,
+        admin,
+        "接口升级，暂停服务",
+    )
+    assert stored.deactivated_at is not None
+
+    actions.service_reactivate(acting_user=admin, service=world.service)
+    cleared = Service.objects.get(pk=world.service.pk)
+    assert (
+        cleared.is_active,
+        cleared.deactivated_at,
+        cleared.deactivated_by,
+        cleared.deactivation_reason,
+    ) == (
+        True,
+        None,
+        None,
+        "",
+    )
+    # the audit trail keeps the reason
+    assert (
+        AuditRecord.objects.get(action="exchange.service_deactivated").details["reason"]
+        == "接口升级，暂停服务"
+    )
+
+
+def test_a_too_long_reason_is_refused(world: World) -> None:
+    before = _state()
+    with pytest.raises(RuleViolation) as refused:
+        actions.service_deactivate(acting_user=None, service=world.service, reason="理" * 1001)
+    assert (refused.value.code, refused.value.field) == ("reason_too_long", "reason")
+    assert _state() == before
+
+
+def test_the_service_page_and_the_list_say_why_who_and_when(
+    world: World, tdept_service: Service, role_users: dict[str, Any], client_for: Callable[[object], Client]
+) -> None:
+    admin = role_users["department_admin"]
+    admin.display_name = "部门管理员甲"
+    admin.save(update_fields=["display_name"])
+    actions.service_deactivate(acting_user=admin, service=tdept_service, reason="系统迁移 <b>暂停</b>")
+    client = client_for(admin)
+    page = f"/exchange/services/{_service_id(tdept_service)}/"
+
+    shown = client.get(page).content.decode()
+    assert "由 部门管理员甲 停用。" in shown
+    assert "理由：" in shown
+    assert "系统迁移 &lt;b&gt;暂停&lt;/b&gt;" in shown  # escaped, never markup
+    assert 'aria-describedby="ow-deactivation"' in shown
+    assert 'id="ow-deactivation"' in shown
+
+    listing = client.get("/exchange/services/").content.decode()
+    # the "inactive" tag is described by a visible sentence (and a tooltip): not colour alone
+    assert 'aria-describedby="ow-deactivation-' in listing
+    assert "停用</strong>" in listing
+    assert listing.count("系统迁移 &lt;b&gt;暂停&lt;/b&gt;") == 2  # the sentence and the tooltip
+    assert "<b>" not in listing
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(page).content.decode()
+    assert "Deactivated on " in english
+    assert "by 部门管理员甲." in english
+    assert "Reason:" in english
+
+
+def test_a_system_deactivation_is_attributed_to_the_system(
+    world: World, role_users: dict[str, Any], client_for: Callable[[object], Client]
+) -> None:
+    actions.service_deactivate(acting_user=None, service=world.service, reason="夜间维护")
+    client = client_for(role_users["system_admin"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    shown = client.get(f"/exchange/services/{world.service_path}/").content.decode()
+    assert "by the system." in shown
+    assert "夜间维护" in shown
