@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 import pytest
@@ -199,7 +200,26 @@ def test_revoked_key_is_refused_and_rotation_keeps_the_old_key_verifying(world: 
     )
 
 
-def test_rate_limit_per_grant(world: World, role_users: dict[str, Any]) -> None:
+class _ClockInOneMinute:
+    """``time`` as the gateway sees it, with ``time()`` held in the middle of the current minute: the limit
+    counts per minute window, so three calls straddling a minute boundary would start a new count."""
+
+    def __init__(self) -> None:
+        self._now = (time.time() // 60) * 60 + 30
+
+    def time(self) -> float:
+        return self._now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def test_rate_limit_per_grant(
+    world: World, role_users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onewindow.exchange import gateway
+
+    monkeypatch.setattr(gateway, "time", _ClockInOneMinute())
     amr_admin = _amr_admin()
     actions.grant_rate_limit_set(acting_user=amr_admin, grant=world.grant, per_minute=2)
     for _ in range(2):
