@@ -637,6 +637,8 @@ FEDERATION_TIMEOUT_SECONDS = max(1, env_int("ONEWINDOW_FEDERATION_TIMEOUT", defa
 # How often the scheduler takes in the peers' events, and refreshes the peers' members and services.
 FEDERATION_SYNC_INTERVAL_SECONDS = env_int("ONEWINDOW_FEDERATION_SYNC_INTERVAL", default=30)
 FEDERATION_DIRECTORY_REFRESH_SECONDS = env_int("ONEWINDOW_FEDERATION_DIRECTORY_REFRESH", default=3600)
+# Minutes between fetches of the peers' root CRLs (docs/federation.md "Revoked certificates").
+FEDERATION_CRL_REFRESH_MINUTES = max(1, env_int("ONEWINDOW_FEDERATION_CRL_REFRESH_MINUTES", default=15))
 # Events per fetch, and how long a fetched batch waits for its acknowledgement before it is sent again.
 FEDERATION_BATCH_SIZE = max(1, env_int("ONEWINDOW_FEDERATION_BATCH_SIZE", default=200))
 FEDERATION_LEASE_SECONDS = max(1, env_int("ONEWINDOW_FEDERATION_LEASE_SECONDS", default=60))

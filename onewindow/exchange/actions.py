@@ -36,6 +36,7 @@ from onewindow.exchange.models import (
     ServiceKind,
     SubsystemKey,
 )
+from onewindow.seals.actions import crl_reissue_current
 
 KEY_OBJECT = "exchange_subsystem_key"
 SERVICE_OBJECT = "exchange_service"
@@ -96,7 +97,8 @@ def subsystem_key_issue(
 
 
 def subsystem_key_revoke(*, acting_user: User | None, key: SubsystemKey, reason: str) -> SubsystemKey:
-    """Revoke ``key`` at once: it signs and verifies nothing from now on (final)."""
+    """Revoke ``key`` at once: it signs and verifies nothing from now on (final); its certificate goes on
+    the platform root's CRL, reissued in the same transaction."""
     system = key.system
     _require_manager(acting_user, system, KEY_OBJECT)
     reason = revocation_reason(reason, message_zh=_KEY_REASON[0], message_en=_KEY_REASON[1])
@@ -117,6 +119,8 @@ def subsystem_key_revoke(*, acting_user: User | None, key: SubsystemKey, reason:
             details={"subsystem": subsystem_identifier(system), "reason": reason[:200]},
             department_code=system.department.code,
         )
+        if locked.certificate_serial:  # the root certified it: list it on the root's CRL at once
+            crl_reissue_current()
     return locked
 
 
@@ -449,7 +453,8 @@ def gateway_key_current() -> GatewayKey:
 
 def gateway_key_revoke(*, acting_user: User | None, key_id: str, reason: str) -> GatewayKey:
     """Revoke a gateway key at once (system administrators): the exchange stops signing with it and it leaves
-    discovery; adapters drop it at their next refresh. The next call issues a new key if it was the active."""
+    discovery; adapters drop it at their next refresh. The next call issues a new key if it was the active.
+    Its certificate goes on the platform root's CRL, reissued in the same transaction."""
     _require_system_admin(acting_user, key_id)
     reason = revocation_reason(reason, message_zh=_KEY_REASON[0], message_en=_KEY_REASON[1])
     with transaction.atomic():
@@ -471,6 +476,7 @@ def gateway_key_revoke(*, acting_user: User | None, key_id: str, reason: str) ->
             object_id=locked.key_id,
             details={"reason": reason[:200]},
         )
+        crl_reissue_current()  # the root certified it: list it on the root's CRL at once
     return locked
 
 

@@ -41,6 +41,7 @@ from onewindow.federation.models import (
     NodeKey,
     NodeKeyStatus,
     Peer,
+    PeerCrl,
     PeerGrant,
     PeerGrantStatus,
     PeerMember,
@@ -142,6 +143,53 @@ def node_key_issue(*, acting_user: User | None, algorithm: str = "SM2-SM3") -> N
             },
         )
     return key
+
+
+def node_key_revoke(*, acting_user: User | None, key: NodeKey, reason: str) -> NodeKey:
+    """Revoke a node key at once and for good (system administrators; a reason is required): this node no
+    longer signs with it (the next request issues a new key if it was the active one) and its certificate
+    goes on this node's root CRL, reissued in the same transaction, so peers refuse it
+    ``certificate_revoked`` from their next CRL refresh. Audited ``federation.node_key_revoked``."""
+    _require_system_admin(acting_user, NODE_KEY_OBJECT, key.key_id)
+    from onewindow.seals.actions import crl_reissue_current
+
+    reason = revocation_reason(
+        reason,
+        message_zh="吊销节点密钥须说明理由。",
+        message_en="Revoking a node key needs a reason.",
+    )
+    with transaction.atomic():
+        locked = revoke_locked(
+            NodeKey.objects.select_for_update().get(pk=key.pk),
+            revoked=NodeKeyStatus.REVOKED,
+            acting_user=acting_user,
+            reason=reason,
+            already=("node_key_already_revoked", "该节点密钥已吊销。", "This node key is already revoked."),
+        )
+        audit_append(
+            action="federation.node_key_revoked",
+            acting_user=acting_user,
+            actor_username=_actor(acting_user),
+            object_type=NODE_KEY_OBJECT,
+            object_id=locked.key_id,
+            details={
+                "instance": locked.instance,
+                "certificate_serial": locked.certificate_serial,
+                "reason": reason[:200],
+            },
+        )
+        crl_reissue_current()
+    return locked
+
+
+def revoked_node_key_certificates() -> list[tuple[str, dt.datetime | None, bytes]]:
+    """The certificates of revoked node keys, for the platform root's CRL (registered in ``apps.py``)."""
+    return [
+        (serial, revoked_at, bytes(der))
+        for serial, revoked_at, der in NodeKey.objects.filter(status=NodeKeyStatus.REVOKED).values_list(
+            "certificate_serial", "revoked_at", "certificate_der"
+        )
+    ]
 
 
 # --- Peers --------------------------------------------------------------------------------------------------
@@ -352,6 +400,63 @@ def peer_directory_store(*, peer: Peer, members: Sequence[dict[str, Any]]) -> in
             details={"members": len(rows), "services": sum(len(row.services) for row in rows)},
         )
     return len(rows)
+
+
+def peer_crl_refresh(*, acting_user: User | None, peer: Peer) -> PeerCrl:
+    """Fetch the peer's root CRL, verify it against the pinned root and keep it (system administrators, or
+    the scheduled job). A fetch that fails or does not verify keeps the stored CRL and records the error; a
+    CRL with a lower CRL number than the stored one is refused (an old copy must not revive a key).
+    Audited ``federation.crl_refreshed`` (or ``federation.crl_refresh_failed`` with the error)."""
+    _require_system_admin(acting_user, PEER_OBJECT, peer.instance)
+    from onewindow.federation.crl import CrlProblem, VerifiedCrl, crl_verify, peer_crl_fetch
+    from onewindow.federation.gateway import peer_root
+    from onewindow.federation.transport import PeerUnreachable
+
+    verified: VerifiedCrl | None = None
+    error = ""
+    try:
+        verified = crl_verify(peer_crl_fetch(peer), peer_root(peer))
+    except PeerUnreachable as problem:
+        error = f"peer_unavailable: {problem}"
+    except CrlProblem as problem:
+        error = f"bad_crl: {problem}"
+    now = timezone.now()
+    with transaction.atomic():
+        row, _created = PeerCrl.objects.select_for_update().get_or_create(peer=peer)
+        if (
+            verified is not None
+            and row.crl_number is not None
+            and (verified.number is None or verified.number < row.crl_number)
+        ):
+            error, verified = f"bad_crl: CRL number {verified.number} older than {row.crl_number}", None
+        row.attempted_at = now
+        row.last_error = error[:200]
+        details: dict[str, Any] = {"error": error[:200]} if error else {}
+        if verified is not None:
+            row.crl_der = verified.der
+            row.crl_number = verified.number
+            row.this_update = verified.this_update
+            row.next_update = verified.next_update
+            row.revoked_serials = verified.serials
+            row.fetched_at = now
+            details = {
+                "crl_number": verified.number,
+                "revoked": len(verified.serials),
+                "this_update": verified.this_update.isoformat(),
+                "next_update": verified.next_update.isoformat() if verified.next_update else None,
+                "stale": bool(verified.next_update and verified.next_update < now),
+            }
+        row.save()
+        audit_append(
+            action="federation.crl_refreshed" if verified is not None else "federation.crl_refresh_failed",
+            acting_user=acting_user,
+            actor_username=_actor(acting_user),
+            outcome="success" if verified is not None else "failure",
+            object_type=PEER_OBJECT,
+            object_id=peer.instance,
+            details=details,
+        )
+    return row
 
 
 # --- Grants to a peer's consumers ---------------------------------------------------------------------------

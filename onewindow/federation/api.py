@@ -212,6 +212,18 @@ def node_key_issue(request: HttpRequest, payload: KeyIssueIn) -> Status[dict[str
     return Status(201, _key_out(key))
 
 
+@router.post(
+    "/node/keys/{key_id}/revoke",
+    auth=api_auth,
+    response={200: NodeKeyOut, **_ERRORS},
+    summary="Revoke a node key: final; its certificate goes on this node's root CRL at once",
+)
+def node_key_revoke(request: HttpRequest, key_id: str, payload: ReasonIn) -> dict[str, Any]:
+    user = _user(request)
+    key = selectors.node_key_for_admin(user, key_id)
+    return _key_out(actions.node_key_revoke(acting_user=user, key=key, reason=payload.reason))
+
+
 @router.get("/peers", auth=api_auth, response={200: list[PeerOut], **_ERRORS}, summary="Registered peers")
 def peers_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_peer_out(peer) for peer in selectors.peers_for_user(_user(request))[:500]]
@@ -254,6 +266,38 @@ def peer_revoke(request: HttpRequest, instance: str, payload: ReasonIn) -> dict[
     user = _user(request)
     peer = selectors.peer_for_user(user, instance)
     return _peer_out(actions.peer_revoke(acting_user=user, peer=peer, reason=payload.reason))
+
+
+class CrlOut(Schema):
+    state: str  # ok, stale, error, missing (never fetched)
+    crl_number: int | None
+    this_update: str | None
+    next_update: str | None
+    revoked: int
+    fetched_at: str | None
+    last_error: str
+
+
+@router.post(
+    "/peers/{instance}/crl/refresh",
+    auth=api_auth,
+    response={200: CrlOut, **_ERRORS},
+    summary="Fetch and verify the peer's root CRL now (the stored one stays in force if that fails)",
+)
+def peer_crl_refresh(request: HttpRequest, instance: str) -> dict[str, Any]:
+    from onewindow.federation.crl import crl_state
+
+    user = _user(request)
+    row = actions.peer_crl_refresh(acting_user=user, peer=selectors.peer_for_user(user, instance))
+    return {
+        "state": crl_state(row),
+        "crl_number": row.crl_number,
+        "this_update": row.this_update.isoformat() if row.this_update else None,
+        "next_update": row.next_update.isoformat() if row.next_update else None,
+        "revoked": len(row.revoked_serials or []),
+        "fetched_at": row.fetched_at.isoformat() if row.fetched_at else None,
+        "last_error": row.last_error,
+    }
 
 
 @router.post(

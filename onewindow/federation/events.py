@@ -40,10 +40,12 @@ from onewindow.exchange import protocol as xp
 from onewindow.federation import protocol
 from onewindow.federation.gateway import (
     ERRORS,
+    EVENTS_SERVICE,
     NO_PURPOSE,
     Answer,
     Refusal,
     answer_sign,
+    call_log,
     new_call,
     node_request_headers,
     peer_answer_problem,
@@ -60,7 +62,7 @@ from onewindow.federation.models import (
     Peer,
     PeerStatus,
 )
-from onewindow.federation.transport import PeerUnreachable, http_post
+from onewindow.federation.transport import HttpAnswer, PeerUnreachable, http_post
 
 ORIGIN_INSTANCE = "origin_instance"
 ORIGIN_EVENT_ID = "origin_event_id"
@@ -197,7 +199,10 @@ def federation_events_handle(*, method: str, path: str, headers: Mapping[str, st
     """Answer a peer's signed event fetch (``POST /federation/v1/events/pull``)."""
     now = timezone.now()
     call = new_call(CallDirection.INBOUND, path, protocol.EVENTS_PATH, body)
-    call.service_path = "federation/events"
+    call.service_path = EVENTS_SERVICE
+    call.remote_exchange_id = str(headers.get(xp.EXCHANGE_ID, ""))[:64]
+    ack: list[uuid.UUID] = []
+    events: list[dict[str, Any]] = []
     try:
         call.instance = instance_id()
     except FederationNotConfigured:
@@ -223,7 +228,9 @@ def federation_events_handle(*, method: str, path: str, headers: Mapping[str, st
             envelope_value="",
             now=now,
         )
-        call.peer = request.peer
+        call.peer, call.purpose, call.provider = request.peer, request.purpose, call.instance
+        call.signature, call.node_key_id = request.signature, request.headers.key_id
+        call.node_signature = request.signature
         try:
             document = json.loads(body) if body else {}
         except ValueError:
@@ -275,7 +282,10 @@ def federation_events_handle(*, method: str, path: str, headers: Mapping[str, st
         request_nonce=request_nonce,
         exchange_id=call.exchange_id,
     )
-    return Answer(status, answer_body, answer_headers, error_code)
+    answer = Answer(status, answer_body, answer_headers, error_code)
+    if status != 200 or ack or events:  # an empty poll is not an exchange worth a record
+        call_log(call, answer, event_count=len(events))
+    return answer
 
 
 # --- Import (this node subscribes) --------------------------------------------------------------------------
@@ -402,6 +412,50 @@ def _sync_record(peer: Peer, error: str) -> None:
     Peer.objects.filter(pk=peer.pk).update(last_sync_at=timezone.now(), last_sync_error=error[:200])
 
 
+def _error_code(error: str) -> str:
+    return error.split(":", 1)[0][:40]
+
+
+def _carrier(answer: HttpAnswer) -> Carrier:
+    return Carrier(
+        digest=answer.header(xp.DIGEST),
+        key_id=answer.header(xp.KEY_ID),
+        signature=answer.header(xp.SIGNATURE),
+    )
+
+
+def _pull_round(
+    peer: Peer, answer: HttpAnswer, request_nonce: str, path: str, result: SyncResult
+) -> tuple[list[Any] | None, bool]:
+    """The events of one fetch's answer, checked against the peer's pinned root: (events or None when the
+    answer is not usable, whether to stop); the reason is in ``result.error``."""
+    problem = peer_answer_problem(
+        peer,
+        answer,
+        path=path,
+        request_nonce=request_nonce,
+        signers={peer.instance: protocol.node_subject(peer.instance)},
+    )
+    if problem:
+        result.error = f"bad_peer_response: {problem}"
+        return None, True
+    try:
+        document = json.loads(answer.body)
+    except ValueError:
+        result.error = "bad_peer_response: not JSON"
+        return None, True
+    if answer.status != 200 or not isinstance(document, dict):
+        code = document.get("code", "") if isinstance(document, dict) else ""
+        result.error = f"{code or answer.status}"
+        return None, True
+    result.acknowledged += int(document.get("acknowledged", 0) or 0)
+    events = document.get("events")
+    if not isinstance(events, list):
+        result.error = "bad_peer_response: no events list"
+        return None, True
+    return events, not events  # an empty batch: this request carried the last acknowledgements
+
+
 def events_pull(peer: Peer, *, limit: int | None = None) -> SyncResult:
     """Fetch ``peer``'s events over HTTPS until it has none left, importing and acknowledging each batch."""
     result = SyncResult(peer=peer.instance)
@@ -411,42 +465,25 @@ def events_pull(peer: Peer, *, limit: int | None = None) -> SyncResult:
     try:
         for _round in range(SYNC_ROUNDS_MAX):
             body = protocol.json_body({"ack": ack, "limit": size})
+            call = new_call(CallDirection.OUTBOUND, path, protocol.EVENTS_PATH, body)
+            call.service_path, call.peer, call.purpose = EVENTS_SERVICE, peer, protocol.EVENTS_PURPOSE
+            call.consumer = call.instance = instance_id()
             headers, signed = node_request_headers(
                 peer=peer, path=path, body=body, purpose=xp.encode_purpose(protocol.EVENTS_PURPOSE)
             )
+            headers[xp.EXCHANGE_ID] = call.exchange_id
+            call.signature = call.node_signature = headers[xp.SIGNATURE]
+            call.node_key_id = signed.key_id
             answer = http_post(url, headers, body, timeout=float(settings.FEDERATION_TIMEOUT_SECONDS))
-            problem = peer_answer_problem(
-                peer,
-                answer,
-                path=path,
-                request_nonce=signed.nonce,
-                signers={peer.instance: protocol.node_subject(peer.instance)},
-            )
-            if problem:
-                result.error = f"bad_peer_response: {problem}"
+            call.remote_exchange_id = answer.header(xp.EXCHANGE_ID)[:64]
+            taken, stop = _pull_round(peer, answer, signed.nonce, path, result)
+            if answer.status != 200 or ack or taken is None or taken:
+                logged = Answer(answer.status, answer.body, {}, _error_code(result.error))
+                call.remote_response_signature = answer.header(xp.SIGNATURE)
+                call_log(call, logged, event_count=len(taken or []))
+            if stop or not taken:
                 break
-            try:
-                document = json.loads(answer.body)
-            except ValueError:
-                result.error = "bad_peer_response: not JSON"
-                break
-            if answer.status != 200 or not isinstance(document, dict):
-                code = document.get("code", "") if isinstance(document, dict) else ""
-                result.error = f"{code or answer.status}"
-                break
-            result.acknowledged += int(document.get("acknowledged", 0) or 0)
-            events = document.get("events")
-            if not isinstance(events, list):
-                result.error = "bad_peer_response: no events list"
-                break
-            if not events:
-                break  # this request carried the last acknowledgements
-            carrier = Carrier(
-                digest=answer.header(xp.DIGEST),
-                key_id=answer.header(xp.KEY_ID),
-                signature=answer.header(xp.SIGNATURE),
-            )
-            ack = events_import(peer, events, [carrier], result)
+            ack = events_import(peer, taken, [_carrier(answer)], result)
             if not ack:  # the peer was revoked meanwhile (or sent nothing usable)
                 break
     except PeerUnreachable as error:

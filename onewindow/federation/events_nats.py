@@ -37,6 +37,7 @@ from onewindow.core.logging import get_logger
 from onewindow.crypto.keys import load_verifier
 from onewindow.exchange import protocol as xp
 from onewindow.federation import protocol
+from onewindow.federation.crl import certificate_revoked
 from onewindow.federation.events import (
     Carrier,
     SyncResult,
@@ -45,9 +46,9 @@ from onewindow.federation.events import (
     events_import,
     export_fanout,
 )
-from onewindow.federation.gateway import peer_root
+from onewindow.federation.gateway import EVENTS_SERVICE, Answer, call_log, new_call, peer_root
 from onewindow.federation.identity import instance_id, node_key_active, node_signer
-from onewindow.federation.models import ExportItem, ExportStatus, Peer
+from onewindow.federation.models import CallDirection, ExportItem, ExportStatus, Peer
 
 logger = get_logger(__name__)
 
@@ -161,6 +162,9 @@ def message_problem(peer: Peer, own: str, message_subject: str, headers: dict[st
         )
     except protocol.CertificateProblem as problem:
         return f"node certificate {problem}"
+    revoked = certificate_revoked(peer, certificate)
+    if revoked:
+        return f"certificate_revoked: node certificate {revoked} is on the peer's CRL"
     verifier = load_verifier(spki)
     if verifier.key_id != signed.key_id:
         return "the key id is not the certificate's key"
@@ -171,6 +175,35 @@ def message_problem(peer: Peer, own: str, message_subject: str, headers: dict[st
     except (InvalidSignature, ValueError):
         return "bad signature"
     return ""
+
+
+def _batch_log(
+    direction: str,
+    peer: Peer,
+    own: str,
+    messages: list[tuple[str, bytes, dict[str, str]]],
+    *,
+    refused: int = 0,
+) -> None:
+    """One message-log record for a NATS batch, as for an HTTPS fetch: published here (``in``: this node
+    serves the peer) or taken in (``out``). There is no request; the response is the batch's messages
+    (bodies joined by newlines, digest over that), its signature the messages' signatures, one a line."""
+    if not messages and not refused:
+        return
+    call = new_call(direction, EVENTS_SERVICE, EVENTS_SERVICE, b"")
+    call.service_path, call.peer, call.instance = EVENTS_SERVICE, peer, own
+    call.purpose = protocol.EVENTS_PURPOSE
+    signatures = "\n".join(headers.get(xp.SIGNATURE, "") for _subject, _body, headers in messages)
+    key_ids = sorted({headers.get(xp.KEY_ID, "") for _subject, _body, headers in messages})
+    call.node_key_id, call.node_signature = ",".join(key_ids)[:64], signatures
+    if direction == CallDirection.INBOUND:
+        call.provider = own
+    else:
+        call.consumer, call.remote_response_signature = own, signatures
+    body = b"\n".join(data for _subject, data, _headers in messages)
+    error_code = "bad_peer_response" if refused else ""
+    answer = Answer(200, body, {xp.SIGNATURE: signatures}, error_code)
+    call_log(call, answer, event_count=len(messages))
 
 
 def _publish(link: NatsLink, peer: Peer, own: str, result: SyncResult) -> None:
@@ -198,6 +231,7 @@ def _publish(link: NatsLink, peer: Peer, own: str, result: SyncResult) -> None:
                 await js.publish(to, body, headers=headers, stream=stream_name())
 
         link.run(send_all())
+        _batch_log(CallDirection.INBOUND, peer, own, messages)
         ExportItem.objects.filter(pk__in=[item.pk for item in items]).update(
             status=ExportStatus.ACKNOWLEDGED,
             acked_at=timezone.now(),
@@ -255,6 +289,13 @@ def _consume(link: NatsLink, peer: Peer, own: str, result: SyncResult) -> None:
             )
         accepted = [message for message in messages if message not in rejected]
         acknowledge = set(events_import(peer, documents, carriers, result)) if documents else set()
+        _batch_log(
+            CallDirection.OUTBOUND,
+            peer,
+            own,
+            [(message.subject, message.data, dict(message.headers or {})) for message in accepted],
+            refused=len(rejected),
+        )
 
         async def settle(
             done: list[Any] = accepted, bad: list[Any] = rejected, ids: set[str] = acknowledge

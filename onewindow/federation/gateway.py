@@ -51,6 +51,7 @@ from onewindow.exchange.providers import (
     http_call,
 )
 from onewindow.federation import protocol
+from onewindow.federation.crl import certificate_revoked
 from onewindow.federation.identity import FederationNotConfigured, instance_id, node_key_active, node_signer
 from onewindow.federation.models import (
     CallDirection,
@@ -102,6 +103,11 @@ ERRORS: dict[str, tuple[int, str, str]] = {
         "The member belongs to this node: call /exchange/v1/ instead.",
     ),
     "peer_unavailable": (503, "对端节点暂不可用。", "The peer node is unavailable."),
+    "certificate_revoked": (
+        401,
+        "证书已被签发它的对端节点吊销（列在该节点根证书的吊销列表中）。",
+        "The certificate has been revoked: it is on the CRL of the peer's root.",
+    ),
     "bad_peer_response": (
         502,
         "对端节点的响应签名无法验证。",
@@ -223,6 +229,9 @@ def peer_answer_problem(
         spki = protocol.certificate_check(certificate, peer_root(peer), subject=subject, now=timezone.now())
     except protocol.CertificateProblem as problem:
         return f"signer certificate {problem}"
+    revoked = certificate_revoked(peer, certificate)
+    if revoked:
+        return f"certificate_revoked: signer certificate {revoked} is on the peer's CRL"
     verifier = load_verifier(spki)
     if verifier.key_id != signed.key_id:
         return "the key id is not the certificate's key"
@@ -341,6 +350,9 @@ def peer_request_authenticate(
         )
     except protocol.CertificateProblem as problem:
         raise Refusal("untrusted_certificate", peer=peer, problem=f"node certificate {problem}") from None
+    revoked = certificate_revoked(peer, certificate)
+    if revoked:
+        raise Refusal("certificate_revoked", peer=peer, problem=f"node certificate {revoked}")
     verifier = load_verifier(spki)
     if verifier.key_id != signed.key_id:
         raise Refusal("unknown_key", peer=peer)
@@ -432,8 +444,14 @@ def refusal_audit(call: _Call, refusal: Refusal) -> None:
         )
 
 
-def _log(call: _Call, answer: Answer) -> None:
-    """Append the call to the message log and record the node-level evidence (FederatedCall)."""
+# The message log's service of an event batch (HTTPS fetch or NATS batch), on both nodes: not a service id
+# of the exchange, so it is never qualified by an instance; consumer and provider are the nodes' instances.
+EVENTS_SERVICE = "federation/events"
+
+
+def call_log(call: _Call, answer: Answer, *, event_count: int | None = None) -> None:
+    """Append the call (or event batch, ``event_count`` events) to the message log and record the
+    node-level evidence (FederatedCall)."""
     if call.peer is not None:
         peer_instance = call.peer.instance
     elif call.direction == CallDirection.INBOUND and call.headers is not None:
@@ -444,6 +462,8 @@ def _log(call: _Call, answer: Answer) -> None:
         consumer = call.consumer
         provider = protocol.qualified(peer_instance, call.provider) if call.provider else peer_instance
         service = protocol.qualified(peer_instance, call.service_path) if peer_instance else call.service_path
+        if call.service_path == EVENTS_SERVICE:
+            service = EVENTS_SERVICE
         request_signature, response_signature = call.signature, call.remote_response_signature
         consumer_code, provider_code = call.consumer_system_code, ""
     else:
@@ -488,6 +508,7 @@ def _log(call: _Call, answer: Answer) -> None:
         node_signature=call.node_signature,
         status=answer.status,
         error_code=answer.error_code,
+        event_count=event_count,
         created_at=call.started_at,
     )
 
@@ -684,7 +705,7 @@ def federation_outbound_handle(*, method: str, path: str, headers: Mapping[str, 
             purpose=call.headers.purpose if call.headers else NO_PURPOSE,
         )
         answer.error_code = refusal.code
-    _log(call, answer)
+    call_log(call, answer)
     return answer
 
 
@@ -731,6 +752,9 @@ def _envelope_verify(
         )
     except protocol.CertificateProblem as problem:
         raise Refusal("bad_consumer_signature", problem=f"consumer certificate {problem}") from None
+    revoked = certificate_revoked(request.peer, envelope.certificate_der)
+    if revoked:
+        raise Refusal("certificate_revoked", problem=f"consumer certificate {revoked}")
     verifier = load_verifier(spki)
     if verifier.key_id != signed.key_id:
         raise Refusal("bad_consumer_signature", problem="the key id is not the certificate's key")
@@ -932,7 +956,7 @@ def federation_inbound_handle(*, method: str, path: str, headers: Mapping[str, s
         else:
             answer = _node_answer(call, status, error_body, request_nonce=node_nonce, purpose=node_purpose)
         answer.error_code = refusal.code
-    _log(call, answer)
+    call_log(call, answer)
     return answer
 
 

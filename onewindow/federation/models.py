@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 class NodeKeyStatus(models.TextChoices):
     ACTIVE = "active", _("Active (在用)")
     RETIRED = "retired", _("Retired: still verifies (已轮换)")
+    REVOKED = "revoked", _("Revoked: on the root's CRL (已吊销)")
 
 
 class NodeKey(models.Model):
@@ -39,6 +40,12 @@ class NodeKey(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     retired_at = models.DateTimeField(null=True, blank=True)
+    # Revocation (``node_key_revoke``): final; the certificate goes on the root's CRL, which peers fetch.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -114,6 +121,29 @@ class Peer(models.Model):
 
     def __str__(self) -> str:
         return f"peer {self.instance} ({self.status})"
+
+
+class PeerCrl(models.Model):
+    """The peer's root CRL (``GET {peer}/seals/root-ca.crl``), fetched on schedule and verified against the
+    pinned root: node and consumer certificates whose serial it lists are refused ``certificate_revoked``.
+
+    A CRL past its ``next_update`` is kept and still applied (its serials stay revoked) but reported stale;
+    a fetch that fails or does not verify leaves the stored CRL as it was and records ``last_error``.
+    """
+
+    peer = models.OneToOneField(Peer, on_delete=models.CASCADE, related_name="crl")
+    crl_der = models.BinaryField(blank=True, default=b"")
+    crl_number = models.PositiveBigIntegerField(null=True, blank=True)
+    this_update = models.DateTimeField(null=True, blank=True)
+    next_update = models.DateTimeField(null=True, blank=True)
+    # Serials (lower-case hex, as ``certificate_serial`` elsewhere) of the stored CRL, for the checks.
+    revoked_serials = models.JSONField(default=list, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)  # the stored CRL's fetch
+    attempted_at = models.DateTimeField(null=True, blank=True)  # the last fetch, successful or not
+    last_error = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"CRL of peer {self.peer_id}"
 
 
 class PeerMember(models.Model):
@@ -281,6 +311,8 @@ class FederatedCall(models.Model):
     node_signature = models.TextField(blank=True)
     status = models.PositiveSmallIntegerField()
     error_code = models.CharField(max_length=40, blank=True)
+    # Event batches (service ``federation/events``): the number of events the batch carried.
+    event_count = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

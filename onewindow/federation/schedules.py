@@ -5,6 +5,8 @@
   instance id.
 * ``federation_directory_refresh`` every ``ONEWINDOW_FEDERATION_DIRECTORY_REFRESH`` seconds: the peers'
   members and services (routing of calls).
+* ``federation_crl_refresh`` every ``ONEWINDOW_FEDERATION_CRL_REFRESH_MINUTES`` minutes (15): the peers'
+  root CRLs (revoked node and consumer certificates are refused ``certificate_revoked``).
 * ``federation_purge`` daily: used nonces past their window, export rows acknowledged a week ago.
 """
 
@@ -31,6 +33,14 @@ def federation_directory_job() -> None:
     directories_refresh()
 
 
+def federation_crl_job() -> None:
+    if not settings.FEDERATION_INSTANCE:
+        return
+    from onewindow.federation.crl import peer_crl_refresh_all
+
+    peer_crl_refresh_all()
+
+
 def federation_purge_job() -> None:
     from onewindow.federation.events import export_purge
     from onewindow.federation.gateway import used_nonces_purge
@@ -46,5 +56,10 @@ register_periodic(
     "federation_directory_refresh",
     max(60, int(settings.FEDERATION_DIRECTORY_REFRESH_SECONDS)),
     federation_directory_job,
+)
+register_periodic(
+    "federation_crl_refresh",
+    max(1, int(settings.FEDERATION_CRL_REFRESH_MINUTES)) * 60,
+    federation_crl_job,
 )
 register_periodic("federation_purge", 86400, federation_purge_job)

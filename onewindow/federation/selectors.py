@@ -31,6 +31,7 @@ from onewindow.federation.models import (
     NodeKey,
     NodeKeyStatus,
     Peer,
+    PeerCrl,
     PeerGrant,
     PeerMember,
     PeerStatus,
@@ -157,6 +158,15 @@ def federation_admin(user: User | AnonymousUser) -> User:
     return _system_admin(user)
 
 
+def node_key_for_admin(user: User | AnonymousUser, key_id: str) -> NodeKey:
+    """One of this node's keys by key id, for system administrators (403 audited for others; 404)."""
+    _system_admin(user, key_id[:64])
+    key = NodeKey.objects.filter(key_id=key_id).first()
+    if key is None:
+        raise Http404(key_id)
+    return key
+
+
 @dataclass(frozen=True)
 class NodeKeyRow:
     key: NodeKey
@@ -242,6 +252,8 @@ class PeerOverview:
     grants: list[PeerGrant]
     backlog: int
     acknowledged: int  # acknowledged events still kept (what a replay sends again)
+    crl: PeerCrl | None = None  # the peer's root CRL as last stored (crl.py)
+    crl_state: str = "missing"  # missing, stale, error or ok (crl.crl_state)
 
 
 def peer_overview_for_user(user: User | AnonymousUser, instance: str) -> PeerOverview:
@@ -249,6 +261,9 @@ def peer_overview_for_user(user: User | AnonymousUser, instance: str) -> PeerOve
     peer = peer_for_user(user, instance)
     members = PeerMember.objects.filter(peer=peer).order_by("credit_code")
     counts = _counts(ExportItem.objects.filter(peer=peer).values("status"), "status")
+    from onewindow.federation.crl import crl_state
+
+    crl = PeerCrl.objects.filter(peer=peer).first()
     return PeerOverview(
         peer=peer,
         directions=[name for name in DIRECTIONS if getattr(peer, name)],
@@ -261,6 +276,8 @@ def peer_overview_for_user(user: User | AnonymousUser, instance: str) -> PeerOve
         ),
         backlog=counts.get(ExportStatus.PENDING, 0),
         acknowledged=counts.get(ExportStatus.ACKNOWLEDGED, 0),
+        crl=crl,
+        crl_state=crl_state(crl),
     )
 
 

@@ -84,3 +84,12 @@ def http_get_json(url: str, *, timeout: float) -> Any:
     except ValueError as error:
         message = f"not JSON from {url}"
         raise PeerUnreachable(message) from error
+
+
+def http_get_bytes(url: str, *, accept: str, timeout: float) -> bytes:
+    """GET ``url``: the body of a 200 answer (the peer's CRL); :class:`PeerUnreachable` otherwise."""
+    answer = _request("GET", url, {"Accept": accept}, None, timeout)
+    if answer.status != 200:
+        message = f"HTTP {answer.status} from {url}"
+        raise PeerUnreachable(message)
+    return answer.body

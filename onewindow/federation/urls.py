@@ -18,6 +18,9 @@ urlpatterns = [
     path("admin/peers/<str:instance>/revoke/", views_admin.peer_revoke, name="admin_peer_revoke"),
     path("admin/peers/<str:instance>/refresh/", views_admin.peer_refresh, name="admin_peer_refresh"),
     path("admin/peers/<str:instance>/replay/", views_admin.peer_replay, name="admin_peer_replay"),
+    path(
+        "admin/peers/<str:instance>/crl/refresh/", views_admin.peer_crl_refresh, name="admin_peer_crl_refresh"
+    ),
     path("admin/grants/", views_admin.grants_index, name="admin_grants"),
     path("admin/grants/new/", views_admin.grant_create, name="admin_grant_create"),
     path("admin/grants/<int:grant_id>/revoke/", views_admin.grant_revoke, name="admin_grant_revoke"),

@@ -253,6 +253,27 @@ def peer_refresh(request: HttpRequest, instance: str) -> HttpResponse:
 
 @require_POST
 @signed_in
+def peer_crl_refresh(request: HttpRequest, instance: str) -> HttpResponse:
+    """Fetch and verify the peer's root CRL now (as the scheduled job does)."""
+    user = _user(request)
+    peer = selectors.peer_for_user(user, instance)
+    row = actions.peer_crl_refresh(acting_user=user, peer=peer)
+    if row.last_error:
+        messages.warning(
+            request,
+            _("The peer's CRL could not be refreshed (%(error)s); the stored one, if any, still applies.")
+            % {"error": row.last_error},
+        )
+    else:
+        messages.success(
+            request,
+            _("CRL refreshed: %(count)d revoked certificate(s).") % {"count": len(row.revoked_serials)},
+        )
+    return redirect("federation:admin_peer", instance=peer.instance)
+
+
+@require_POST
+@signed_in
 def peer_replay(request: HttpRequest, instance: str) -> HttpResponse:
     """Send acknowledged events to the peer again: all, or those of the event ids given."""
     user = _user(request)

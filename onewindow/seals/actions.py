@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -157,15 +157,66 @@ def authority_certificate(authority: CertificateAuthority) -> x509.Certificate:
     return x509.load_der_x509_certificate(bytes(authority.certificate_der))
 
 
-def crl_issue(*, authority: CertificateAuthority) -> CertificateAuthority:
-    """Issue the next CRL of ``authority`` (every revoked seal certificate it issued) and keep it.
+# Other certificates the root issues (the exchange's subsystem and gateway keys, the federation's node keys)
+# reach the CRL through these sources, registered by their apps (``AppConfig.ready``) so the seals depend
+# on neither: each yields (serial hex, revoked at, DER certificate) of its revoked keys' certificates; only
+# those issued by the authority whose CRL is built are listed.
+CrlSource = Callable[[], Iterable[tuple[str, dt.datetime | None, bytes]]]
+_CRL_SOURCES: list[CrlSource] = []
 
-    Called by :func:`seal_revoke` in its transaction, and by :func:`crl_current` when the kept one is due.
-    Audited as ``seals.crl_issued``.
+
+def crl_source_register(source: CrlSource) -> None:
+    """Add ``source`` of revoked certificates to every CRL the root issues from now on (once)."""
+    if source not in _CRL_SOURCES:
+        _CRL_SOURCES.append(source)
+
+
+def _issued_by(certificate_der: bytes, root: x509.Certificate) -> bool:
+    """Whether ``root`` issued the certificate (its issuer name and authority key identifier)."""
+    try:
+        certificate = x509.load_der_x509_certificate(certificate_der)
+        issued = certificate.issuer == root.subject
+        identifier = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        root_identifier = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    except (ValueError, x509.ExtensionNotFound):
+        return False
+    return issued and identifier.key_identifier == root_identifier.digest
+
+
+def _other_revoked(root: x509.Certificate, now: dt.datetime) -> list[ca.RevokedEntry]:
+    entries = []
+    for source in _CRL_SOURCES:
+        for serial, revoked_at, certificate_der in source():
+            if serial and certificate_der and _issued_by(bytes(certificate_der), root):
+                entries.append(
+                    ca.RevokedEntry(
+                        serial_number=int(serial, 16),
+                        revoked_at=revoked_at or now,
+                        reason=x509.ReasonFlags.unspecified,
+                    )
+                )
+    return entries
+
+
+def crl_reissue_current() -> None:
+    """Reissue the current root's CRL (in the caller's transaction), when there is a root: called by the
+    revocation of any key the root certified, so the CRL lists it at once."""
+    authority = CertificateAuthority.objects.filter(is_current=True).first()
+    if authority is not None:
+        crl_issue(authority=authority)
+
+
+def crl_issue(*, authority: CertificateAuthority) -> CertificateAuthority:
+    """Issue the next CRL of ``authority`` (every revoked certificate it issued: seals, and the keys of the
+    registered :func:`crl_source_register` sources) and keep it.
+
+    Called by :func:`seal_revoke` and the other keys' revocations in their transactions, and by
+    :func:`crl_current` when the kept one is due. Audited as ``seals.crl_issued``.
     """
     now = timezone.now()
     with transaction.atomic():
         locked = CertificateAuthority.objects.select_for_update().get(pk=authority.pk)
+        root = authority_certificate(locked)
         revoked = [
             ca.RevokedEntry(
                 serial_number=int(serial, 16),
@@ -178,9 +229,11 @@ def crl_issue(*, authority: CertificateAuthority) -> CertificateAuthority:
             .order_by("revoked_at", "pk")
             .values_list("certificate_serial", "revoked_at", "revocation_reason_code")
         ]
+        revoked += _other_revoked(root, now)
+        revoked.sort(key=lambda entry: entry.revoked_at)
         number = locked.crl_number + 1
         crl = ca.crl_build(
-            root=authority_certificate(locked),
+            root=root,
             root_key_ref=locked.key_ref,
             revoked=revoked,
             crl_number=number,

@@ -104,6 +104,31 @@ class FakeNode:
         )
         return Party(identity, signer, certificate.public_bytes(serialization.Encoding.DER))
 
+    def crl(
+        self,
+        revoked: list[Party] | None = None,
+        *,
+        number: int = 1,
+        next_update: dt.datetime | None = None,
+        signed_by: ec.EllipticCurvePrivateKey | None = None,
+    ) -> bytes:
+        """This node's root CRL (DER) listing the certificates of ``revoked``, as ``/seals/root-ca.crl``."""
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.root.subject)
+            .last_update(now - dt.timedelta(days=1))
+            .next_update(next_update or now + dt.timedelta(days=7))
+            .add_extension(x509.CRLNumber(number), critical=False)
+        )
+        for party in revoked or []:
+            serial = x509.load_der_x509_certificate(party.certificate_der).serial_number
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            )
+        crl = builder.sign(signed_by or self.root_key, hashes.SHA256())
+        return crl.public_bytes(serialization.Encoding.DER)
+
     # --- what this node sends ----------------------------------------------------------------------------
 
     def envelope(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from conftest import ALL_ROLES
 from onewindow.audit.models import AuditRecord
 from onewindow.federation import actions
-from onewindow.federation.models import NodeKey, Peer, PeerGrant
+from onewindow.federation.models import NodeKey, Peer, PeerCrl, PeerGrant
 from onewindow.federation.tests.conftest import Provider, peer_register, provider_world
 from onewindow.federation.tests.support import ENTITY_ITEMS, FakeNode
 
@@ -36,6 +36,7 @@ def _state() -> dict[str, Any]:
         "peers": list(Peer.objects.order_by("pk").values_list("pk", "instance", "status")),
         "grants": list(PeerGrant.objects.order_by("pk").values_list("pk", "status")),
         "keys": list(NodeKey.objects.order_by("pk").values_list("pk", "status")),
+        "crls": list(PeerCrl.objects.order_by("pk").values_list("pk", "attempted_at")),
         "audit": list(
             AuditRecord.objects.exclude(action="permission.denied")
             .order_by("seq")
@@ -61,7 +62,16 @@ def world(role_users: dict[str, Any], local_node: str, remote: FakeNode) -> dict
 
 
 # In this order: the grant needs the peer still active, so the peer is revoked last.
-PEER_ENDPOINTS = ["node_key", "list", "register", "detail", "refresh", "replay"]
+PEER_ENDPOINTS = [
+    "node_key",
+    "node_key_revoke",
+    "list",
+    "register",
+    "detail",
+    "refresh",
+    "crl_refresh",
+    "replay",
+]
 GRANT_ENDPOINTS = ["grants", "grant", "grant_revoke"]
 OPERATIONS = [*PEER_ENDPOINTS, *GRANT_ENDPOINTS, "revoke"]
 
@@ -69,8 +79,11 @@ OPERATIONS = [*PEER_ENDPOINTS, *GRANT_ENDPOINTS, "revoke"]
 def _call(client: Client, operation: str, world: dict[str, Any]) -> Any:
     instance = world["remote"].instance
     other = FakeNode("CN-3600")
+    key = NodeKey.objects.exclude(status="revoked").first()
+    key_id = key.key_id if key is not None else "0" * 64
     requests: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         "node_key": ("post", f"{BASE}/node/keys", {"algorithm": "Ed25519"}),
+        "node_key_revoke": ("post", f"{BASE}/node/keys/{key_id}/revoke", {"reason": "私钥泄露"}),
         "list": ("get", f"{BASE}/peers", None),
         "register": (
             "post",
@@ -86,6 +99,7 @@ def _call(client: Client, operation: str, world: dict[str, Any]) -> Any:
         "detail": ("get", f"{BASE}/peers/{instance}", None),
         "revoke": ("post", f"{BASE}/peers/{instance}/revoke", {"reason": "测试"}),
         "refresh": ("post", f"{BASE}/peers/{instance}/refresh", {}),
+        "crl_refresh": ("post", f"{BASE}/peers/{instance}/crl/refresh", {}),
         "replay": ("post", f"{BASE}/peers/{instance}/replay", {}),
         "grants": ("get", f"{BASE}/grants", None),
         "grant": (
@@ -109,6 +123,8 @@ def _call(client: Client, operation: str, world: dict[str, Any]) -> Any:
 
 SUCCESS = {
     "node_key": 201,
+    "node_key_revoke": 200,
+    "crl_refresh": 200,  # allowed; the failure (nothing answers) is recorded on the peer's CRL row
     "list": 200,
     "register": 201,
     "detail": 200,

@@ -254,3 +254,75 @@ def test_an_unreachable_peer_is_recorded(importing: tuple[Peer, Publisher]) -> N
     Peer.objects.filter(pk=peer.pk).update(base_url="http://127.0.0.1:9")
     result = events_pull(Peer.objects.get(pk=peer.pk))
     assert result.error.startswith("peer_unavailable")
+
+
+# --- Both nodes log each event batch in their message logs -------------------------------------------------
+
+
+def _batches() -> list[tuple[Any, Any]]:
+    from onewindow.federation.models import FederatedCall
+    from onewindow.messagelog.models import MessageLogRecord
+
+    return [
+        (call, MessageLogRecord.objects.get(exchange_id=call.exchange_id))
+        for call in FederatedCall.objects.filter(service="federation/events").order_by("created_at", "id")
+    ]
+
+
+def test_each_batch_served_is_in_the_message_log_with_its_count_and_signatures(
+    exporting: Peer, remote: FakeNode
+) -> None:
+    from onewindow.crypto.sm3 import sm3_hex
+    from onewindow.messagelog.verify import message_log_verify
+
+    first, second = _event("91350100MA0000001A"), _event("91350100MA0000002A")
+    response, body = _pull(remote)
+    assert len(body["events"]) == 2
+    [(call, record)] = _batches()
+    assert (record.service, record.consumer, record.provider) == ("federation/events", "CN-3501", LOCAL)
+    assert (call.direction, call.peer_instance, call.event_count, call.status) == ("in", "CN-3501", 2, 200)
+    assert record.response_digest == sm3_hex(response.content)
+    assert record.response_signature == response.headers["X-OW-Signature"]  # the batch's signature
+    assert record.request_signature == call.node_signature  # the peer node's, over its fetch
+    assert call.node_key_id == remote.node.signer.key_id
+    assert record.purpose == protocol.EVENTS_PURPOSE
+    # metadata only (the default policy, as for calls): the events' payloads are not kept
+    assert (record.request_payload_state, record.response_payload_state) == ("not_logged", "not_logged")
+    assert record.response_payload is None
+    # an empty poll is not logged; the fetch carrying acknowledgements is, with 0 events
+    _pull(remote)
+    assert len(_batches()) == 1
+    _pull(remote, ack=[str(first.pk), str(second.pk)])
+    assert [call.event_count for call, _record in _batches()] == [2, 0]
+    # refusals are logged as before
+    Peer.objects.filter(pk=exporting.pk).update(events_out=False)
+    _pull(remote)
+    assert _batches()[-1][1].error_code == "direction_not_allowed"
+    assert message_log_verify().intact
+
+
+def test_each_batch_taken_in_is_in_the_message_log_of_the_fetching_node(
+    importing: tuple[Peer, Publisher],
+) -> None:
+    from onewindow.messagelog.verify import message_log_verify
+
+    peer, publisher = importing
+    publisher.event()
+    publisher.event(key="91350000MA0000002A")
+    result = events_pull(peer)
+    assert result.imported == 2
+    rows = _batches()
+    # the batch (2 events) and the fetch acknowledging it (0 events)
+    assert [(call.direction, call.event_count) for call, _record in rows] == [("out", 2), ("out", 0)]
+    call, record = rows[0]
+    assert (record.service, record.consumer, record.provider) == ("federation/events", LOCAL, "CN-3501")
+    assert record.response_signature == ImportedEvent.objects.first().carrier_signature  # type: ignore[union-attr]
+    assert record.request_signature == call.node_signature
+    assert call.remote_exchange_id == "f" * 32  # the peer's exchange id (the fake's)
+    sent = publisher.server.requests[0]
+    assert sent["headers"]["X-OW-Exchange-Id"] == record.exchange_id
+    assert record.response_payload_state == "not_logged"
+    # Nothing new: an empty poll adds no record
+    events_pull(peer)
+    assert len(_batches()) == 2
+    assert message_log_verify().intact

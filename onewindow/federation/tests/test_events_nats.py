@@ -91,6 +91,15 @@ def test_this_node_events_are_published_signed_for_the_peer(nats: NatsLink, remo
     )
     # Nothing new: nothing published again
     assert nats_sync(peer).published == 0
+    # The published batch is in this node's message log (metadata, the message's signature, 1 event)
+    from onewindow.federation.models import FederatedCall
+    from onewindow.messagelog.models import MessageLogRecord
+
+    [call] = FederatedCall.objects.filter(service="federation/events")
+    record = MessageLogRecord.objects.get(exchange_id=call.exchange_id)
+    assert (call.direction, call.event_count) == ("in", 1)
+    assert (record.consumer, record.provider) == (remote.instance, LOCAL)
+    assert record.response_signature == headers[xp.SIGNATURE]
 
 
 def _publish(link: NatsLink, remote: FakeNode, signer: Party, event_id: str) -> None:
@@ -136,3 +145,11 @@ def test_a_peer_events_are_taken_once_and_forged_ones_refused(nats: NatsLink, re
     assert OutboxEvent.objects.get().payload["origin_event_id"] == genuine
     # Acknowledged (or terminated): a second run finds nothing
     assert nats_sync(peer).received == 0
+    # The batch taken in is in the message log: the two verified messages, the forged one counted refused
+    from onewindow.federation.models import FederatedCall
+    from onewindow.messagelog.models import MessageLogRecord
+
+    [call] = FederatedCall.objects.filter(service="federation/events")
+    record = MessageLogRecord.objects.get(exchange_id=call.exchange_id)
+    assert (call.direction, call.event_count, record.error_code) == ("out", 2, "bad_peer_response")
+    assert (record.consumer, record.provider, record.service) == (LOCAL, remote.instance, "federation/events")

@@ -22,7 +22,7 @@ from conftest import ALL_ROLES
 from onewindow.audit.models import AuditRecord
 from onewindow.federation import actions
 from onewindow.federation.events import export_fanout
-from onewindow.federation.models import ExportItem, NodeKey, Peer, PeerGrant, PeerMember
+from onewindow.federation.models import ExportItem, NodeKey, Peer, PeerCrl, PeerGrant, PeerMember
 from onewindow.federation.tests.conftest import Provider, peer_register, provider_world
 from onewindow.federation.tests.support import ENTITY_ITEMS, FakeNode, PeerServer
 
@@ -40,6 +40,7 @@ def _state() -> dict[str, Any]:
         "keys": list(NodeKey.objects.order_by("pk").values_list("pk", "status")),
         "members": list(PeerMember.objects.order_by("pk").values_list("pk", "credit_code")),
         "exports": list(ExportItem.objects.order_by("pk").values_list("pk", "status")),
+        "crls": list(PeerCrl.objects.order_by("pk").values_list("pk", "crl_number", "attempted_at")),
         "audit": list(
             AuditRecord.objects.exclude(action="permission.denied").order_by("seq").values_list("action")
         ),
@@ -66,6 +67,8 @@ def discovery(peer_server: PeerServer, remote: FakeNode) -> PeerServer:
         if path == f"/api/v1/exchange/meta/members/{REMOTE_MEMBER}/services":
             service = f"CN/GOV/{REMOTE_MEMBER}/PROV-REG/entity-basic"
             return _json([{"service": service, "name": "法人基础信息查询", "resource_code": "X"}])
+        if path == "/seals/root-ca.crl":
+            return 200, {"Content-Type": "application/pkix-crl"}, remote.crl([])
         return 404, {}, b"{}"
 
     peer_server.handler = answer
@@ -131,6 +134,7 @@ def _requests(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
             },
         ),
         ("post", f"{ADMIN}/peers/{instance}/refresh/", {}),
+        ("post", f"{ADMIN}/peers/{instance}/crl/refresh/", {}),
         ("post", f"{ADMIN}/peers/{instance}/replay/", {"event_ids": ""}),
         (
             "post",
@@ -177,6 +181,7 @@ def test_each_page_and_post_for_each_role(
             "federation.node_key_issued",
             "federation.peer_registered",
             "federation.directory_refreshed",
+            "federation.crl_refreshed",
             "federation.events_replayed",
             "federation.grant_created",
             "federation.grant_revoked",

@@ -507,6 +507,34 @@ def test_an_entity_registered_at_the_province_reaches_the_city_subscription_once
     assert event_id in first["imported_ids"]
     assert second["received"] == 0
 
+    # And both nodes logged the batch that carried it (the province serving, the city taking in), metadata
+    # only, with the event count, and their message logs still verify
+    batches = (
+        "import json; from onewindow.federation.models import FederatedCall as F; "
+        "from onewindow.messagelog.models import MessageLogRecord as R; "
+        "rows = [(f, R.objects.get(exchange_id=f.exchange_id)) for f in "
+        "F.objects.filter(service='federation/events', event_count__gt=0).order_by('created_at')]; "
+        "print(json.dumps([{'consumer': r.consumer, 'provider': r.provider, 'service': r.service, "
+        "'events': f.event_count, 'direction': f.direction, 'remote': f.remote_exchange_id, "
+        "'exchange_id': r.exchange_id, 'signature': r.response_signature, "
+        "'payload': r.response_payload_state} for f, r in rows]))"
+    )
+    served, taken = province.shell(batches), city.shell(batches)
+    assert served
+    assert taken
+    common = {"consumer": "CN-3501", "provider": "CN-35", "service": "federation/events"}
+    for row in served:
+        assert {**row, **common, "direction": "in", "payload": "not_logged"} == row
+    for row in taken:
+        assert {**row, **common, "direction": "out", "payload": "not_logged"} == row
+    assert sum(row["events"] for row in taken) >= 1
+    if TRANSPORT == "https":  # one HTTPS exchange, logged on both sides under each other's ids
+        assert [(row["exchange_id"], row["signature"]) for row in taken] == [
+            (row["remote"], row["signature"]) for row in served
+        ]
+    for node in (province, city):
+        node.manage("messagelog_verify")
+
     # And the province sends it again (a lost acknowledgement, an operator's replay)
     province.manage("federation", "replay", "CN-3501", "--event-id", event_id)
     third = _sync(province, city)

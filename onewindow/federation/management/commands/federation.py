@@ -79,6 +79,14 @@ class Command(BaseCommand):
         replay.add_argument("instance")
         replay.add_argument("--event-id", action="append", default=None, dest="event_ids")
         commands.add_parser("purge", help="Delete used nonces and export rows acknowledged a week ago.")
+        crl = commands.add_parser("crl-refresh", help="Fetch and verify the peers' root CRLs now.")
+        crl.add_argument("--peer", default="", help="Only this peer's instance id.")
+        crl.add_argument("--json", action="store_true")
+        revoke_key = commands.add_parser(
+            "node-key-revoke", help="Revoke a node key (its certificate goes on the root's CRL)."
+        )
+        revoke_key.add_argument("key_id")
+        revoke_key.add_argument("--reason", required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         handler = getattr(self, "do_" + str(options["subcommand"]).replace("-", "_"))
@@ -268,3 +276,44 @@ class Command(BaseCommand):
         from onewindow.federation.gateway import used_nonces_purge
 
         self.stdout.write(f"nonces {used_nonces_purge()}, export rows {export_purge()}")
+
+    def do_crl_refresh(self, options: dict[str, Any]) -> None:
+        from onewindow.federation.crl import crl_state
+        from onewindow.federation.models import PeerCrl
+
+        peers = Peer.objects.filter(status="active").order_by("instance")
+        if options["peer"]:
+            peers = peers.filter(instance=options["peer"])
+            if not peers.exists():
+                raise CommandError(f"没有该对端节点 / No such active peer: {options['peer']}")
+        rows = []
+        for peer in peers:
+            row: PeerCrl = actions.peer_crl_refresh(acting_user=None, peer=peer)
+            rows.append(
+                {
+                    "instance": peer.instance,
+                    "state": crl_state(row),
+                    "crl_number": row.crl_number,
+                    "this_update": row.this_update,
+                    "next_update": row.next_update,
+                    "revoked": len(row.revoked_serials or []),
+                    "error": row.last_error,
+                }
+            )
+        if options["json"]:
+            self._json(rows)
+            return
+        for item in rows:
+            self.stdout.write(
+                f"{item['instance']:<12} {item['state']:<8} CRL #{item['crl_number']}  "
+                f"revoked={item['revoked']}  next_update={item['next_update']}  {item['error']}"
+            )
+
+    def do_node_key_revoke(self, options: dict[str, Any]) -> None:
+        from onewindow.federation.models import NodeKey
+
+        key = NodeKey.objects.filter(key_id=options["key_id"]).first()
+        if key is None:
+            raise CommandError(f"没有该节点密钥 / No such node key: {options['key_id']}")
+        actions.node_key_revoke(acting_user=None, key=key, reason=options["reason"])
+        self.stdout.write(f"已吊销 / Revoked: {key.key_id} (certificate {key.certificate_serial})")
