@@ -240,7 +240,9 @@ def _rate_limit_exceeded(grant: selectors.CallGrant) -> bool:
     return int(count) > limit
 
 
-def _parse_body(body: bytes) -> tuple[dict[str, Any], list[str] | None]:
+def parse_call_body(body: bytes) -> tuple[dict[str, Any], list[str] | None]:
+    """A call's body ``{"query": {...}, "items": [...]}``: the query and the items asked for (None: all
+    granted); ``Refusal("bad_request")`` otherwise. The federation's gateway checks bodies with it too."""
     if b"\x00" in body or b"\\u0000" in body:
         # As RejectNulCharactersMiddleware does for the rest of the site (the lean WSGI path skips it).
         raise Refusal("bad_request", problem="the body contains a NUL character")
@@ -430,7 +432,7 @@ def exchange_handle(*, method: str, path: str, headers: Mapping[str, str], body:
             raise Refusal("bad_request", problem="POST only")
         call.service = _service(call.service_path)
         _authenticate(call, method, headers, now)
-        query, requested = _parse_body(body)
+        query, requested = parse_call_body(body)
         grant, wanted = _granted(call, call.service, requested)
         if _rate_limit_exceeded(grant):
             raise Refusal("rate_limited")

@@ -41,6 +41,8 @@ from onewindow.crypto.keys import Signer, load_verifier
 from onewindow.crypto.sm3 import sm3_hex
 from onewindow.exchange import protocol as xp
 from onewindow.exchange.gateway import ERRORS as EXCHANGE_ERRORS
+from onewindow.exchange.gateway import Refusal as Refusal  # the federation refuses as the exchange does
+from onewindow.exchange.gateway import parse_call_body
 from onewindow.exchange.keystore import signer_for
 from onewindow.exchange.models import KeyStatus, Service, ServiceKind, SubsystemKey
 from onewindow.exchange.providers import (
@@ -126,13 +128,6 @@ class Answer:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     error_code: str = ""
-
-
-class Refusal(Exception):  # noqa: N818 - a refusal with its code, turned into the error response
-    def __init__(self, code: str, **extra: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.extra = extra
 
 
 @dataclass
@@ -526,19 +521,6 @@ def new_call(direction: str, path: str, prefix: str, body: bytes) -> _Call:
     )
 
 
-def _parse_body(body: bytes) -> tuple[dict[str, Any], list[str] | None]:
-    try:
-        data = json.loads(body) if body else None
-    except ValueError:
-        raise Refusal("bad_request", problem="body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("query"), dict):
-        raise Refusal("bad_request", problem='body must be {"query": {...}, "items": [...]}')
-    items = data.get("items")
-    if items is not None and (not isinstance(items, list) or not all(isinstance(i, str) for i in items)):
-        raise Refusal("bad_request", problem="items must be a list of data item names")
-    return data["query"], items
-
-
 # --- Outbound: a local consumer calls a peer's service ------------------------------------------------------
 
 
@@ -673,7 +655,7 @@ def federation_outbound_handle(*, method: str, path: str, headers: Mapping[str, 
             raise Refusal("unknown_service")
         consumer_key = _consumer_authenticate(call, method, headers, now)
         consumer_nonce = call.headers.nonce if call.headers else ""
-        _parse_body(body)  # refuse malformed bodies here rather than at the peer
+        parse_call_body(body)  # refuse malformed bodies here rather than at the peer
         call.peer = route(parsed[0])
         peer_answer = _forward(call, call.peer, consumer_key)
         answer = _node_answer(
@@ -930,7 +912,7 @@ def federation_inbound_handle(*, method: str, path: str, headers: Mapping[str, s
         service = _service(call.service_path)
         call.service = service
         call.provider = xp.subsystem_path(service.provider.department.credit_code, service.provider.code)
-        query, requested = _parse_body(body)
+        query, requested = parse_call_body(body)
         grant, wanted = _granted(request.peer, service, consumer.client, requested)
         if _rate_limit_exceeded(grant):
             raise Refusal("rate_limited")
